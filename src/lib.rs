@@ -1,0 +1,5 @@
+//! kindling: a drop-in replacement for coreos-cloudinit.
+//! The library holds everything; `main.rs` only parses flags and maps errors to exit codes.
+
+pub mod config;
+pub mod userdata;
