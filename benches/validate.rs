@@ -1,0 +1,166 @@
+//! `make bench`: whole-process timings of `kindling validate` (the static release binary), its
+//! growth with document size, and peak memory. Measures and prints; never fails on a figure.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/kindling");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `make build` first (make bench does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Median wall time of `runs` runs of `kindling validate FILE`, after one warm-up run.
+fn median_wall(bin: &Path, file: &Path, runs: usize) -> Duration {
+    let run = || {
+        let start = Instant::now();
+        let status = Command::new(bin)
+            .arg("validate")
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run kindling");
+        let took = start.elapsed();
+        assert!(status.code().is_some(), "kindling was killed by a signal");
+        took
+    };
+    run();
+    let mut times: Vec<Duration> = (0..runs).map(|_| run()).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Peak resident set size in KiB, from GNU time's `%M`.
+fn peak_rss_kib(bin: &Path, file: &Path) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .arg("validate")
+        .arg(file)
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A valid config with `files` write_files (12 lines each: half base64, half literal blocks) and
+/// `units` units with a drop-in (20 lines each): 500 and 200 make the issue's ~10,000 lines.
+fn generated(files: usize, units: usize) -> String {
+    let mut s = String::from("#cloud-config\nhostname: bench-node\nwrite_files:\n");
+    for i in 0..files {
+        if i % 2 == 0 {
+            let _ = write!(
+                s,
+                "  - path: /etc/bench/file-{i}.conf\n    permissions: \"0644\"\n    owner: root:root\n    encoding: base64\n    content: |\n      a2V5ID0gdmFsdWUKb3RoZXIgPSB2YWx1ZQprZXkgPSB2YWx1ZQpvdGhlciA9IHZhbHVlCmtleSA9\n      IHZhbHVlCm90aGVyID0gdmFsdWUKa2V5ID0gdmFsdWUKb3RoZXIgPSB2YWx1ZQprZXkgPSB2YWx1\n      ZQpvdGhlciA9IHZhbHVlCmtleSA9IHZhbHVlCm90aGVyID0gdmFsdWUKa2V5ID0gdmFsdWUKb3Ro\n      ZXIgPSB2YWx1ZQprZXkgPSB2YWx1ZQpvdGhlciA9IHZhbHVlCmtleSA9IHZhbHVlCm90aGVyID0g\n      dmFsdWUKa2V5ID0gdmFsdWUKb3RoZXIgPSB2YWx1ZQo=\n    # generated entry {i}\n    # end\n"
+            );
+        } else {
+            let _ = write!(
+                s,
+                "  - path: /etc/bench/plain-{i}.conf\n    permissions: \"0600\"\n    owner: root\n    content: |\n      # generated file {i}\n      key = value {i}\n      other = {i}\n      [section]\n      a = 1\n      b = 2\n      c = 3\n      d = 4\n"
+            );
+        }
+    }
+    s.push_str("coreos:\n  units:\n");
+    for i in 0..units {
+        let _ = write!(
+            s,
+            "    - name: bench-{i}.service\n      enable: true\n      command: start\n      content: |\n        [Unit]\n        Description=Bench unit {i}\n        After=network-online.target\n        Wants=network-online.target\n\n        [Service]\n        ExecStart=/opt/bin/bench {i}\n        Restart=always\n\n        [Install]\n        WantedBy=multi-user.target\n      drop_ins:\n        - name: 10-env.conf\n          content: |\n            [Service]\n            Environment=N={i}\n"
+        );
+    }
+    s
+}
+
+fn main() {
+    let bin = binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bench/small.yml");
+    let small_lines = std::fs::read_to_string(&small).unwrap().lines().count();
+    let mut report = String::new();
+
+    let rss = peak_rss_kib(&bin, &small);
+    let t_small = median_wall(&bin, &small, 301);
+    let _ = writeln!(
+        report,
+        "small config ({small_lines} lines): median wall {:.3} ms over 301 runs (target < 1 ms)",
+        t_small.as_secs_f64() * 1e3
+    );
+    match rss {
+        Some(kib) => {
+            let _ = writeln!(
+                report,
+                "small config: peak RSS {kib} KiB (target < 4096 KiB)"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                report,
+                "small config: peak RSS not measured (/usr/bin/time missing)"
+            );
+        }
+    }
+
+    let large = dir.path().join("large.yml");
+    let text = generated(500, 200);
+    std::fs::write(&large, &text).unwrap();
+    let t_large = median_wall(&bin, &large, 51);
+    let _ = writeln!(
+        report,
+        "large config ({} lines, 500 write_files, 200 units with drop-ins): median wall {:.3} ms over 51 runs (target < 20 ms)",
+        text.lines().count(),
+        t_large.as_secs_f64() * 1e3
+    );
+
+    let _ = writeln!(
+        report,
+        "growth (entries = write_files; units with a drop-in = 2/5 of that):"
+    );
+    let _ = writeln!(
+        report,
+        "  {:>7} {:>9} {:>11} {:>14}",
+        "entries", "lines", "median ms", "us per entry"
+    );
+    let mut first_per_entry = None;
+    let mut last_per_entry = 0.0;
+    let mut n = 50;
+    while n <= 12_800 {
+        let path = dir.path().join(format!("grow-{n}.yml"));
+        let text = generated(n, n * 2 / 5);
+        std::fs::write(&path, &text).unwrap();
+        let runs = if n >= 6400 { 11 } else { 31 };
+        let t = median_wall(&bin, &path, runs);
+        // Subtract the process start-up (the small run) so the ratio shows the per-entry work.
+        let work = t.saturating_sub(t_small).as_secs_f64() * 1e6 / n as f64;
+        first_per_entry.get_or_insert(work);
+        last_per_entry = work;
+        let _ = writeln!(
+            report,
+            "  {n:>7} {:>9} {:>11.3} {work:>14.2}",
+            text.lines().count(),
+            t.as_secs_f64() * 1e3
+        );
+        n *= 2;
+    }
+    if let Some(first) = first_per_entry {
+        let _ = writeln!(
+            report,
+            "per-entry cost at 12,800 entries / at 50 entries: {:.2} (1.0 is linear; a quadratic validator gives ~256)",
+            last_per_entry / first.max(1e-9)
+        );
+    }
+    print!("{report}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-validate.txt");
+    let _ = std::fs::write(&out, &report);
+    println!("(written to {})", out.display());
+}

@@ -1,0 +1,485 @@
+//! Command-line interface: the native subcommands and the coreos-cloudinit compatible flags
+//! (`-from-file`, `-validate`, … in Go's single-dash style), mapped to exit codes.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::report::Report;
+use crate::validate;
+
+/// Exit codes, as the README documents them.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILURE: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kindling",
+    version,
+    about = "Validate and apply CoreOS/Flatcar cloud-configs (a drop-in coreos-cloudinit)",
+    long_about = "Validate and apply CoreOS/Flatcar cloud-configs.\n\nRun a subcommand, or pass \
+                  coreos-cloudinit's flags (-from-file, -validate, ...) to behave as it does.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub compat: CompatArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check cloud-configs offline and report every problem with its line and column
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// User-data files to check (`-` is standard input, the default). Gzip, multipart MIME,
+    /// scripts and Ignition are recognised as a datasource would hand them over.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Output format: compiler-style text, or one JSON object per file per line
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too, not only on errors
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// coreos-cloudinit's flags. Bool flags take an optional `=true`/`=false`, as Go's do.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "coreos-cloudinit compatible flags")]
+pub struct CompatArgs {
+    /// Read user-data from a local file
+    #[arg(long, value_name = "PATH")]
+    pub from_file: Option<String>,
+    /// Read user-data and metadata from a config drive mounted at PATH
+    #[arg(long, value_name = "PATH")]
+    pub from_configdrive: Option<String>,
+    /// Read user-data and metadata from an Azure waagent directory
+    #[arg(long, value_name = "PATH")]
+    pub from_waagent: Option<String>,
+    /// Deprecated: EC2 metadata service at http://169.254.169.254/
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub from_metadata_service: bool,
+    /// Read user-data and metadata from an EC2 metadata service at URL
+    #[arg(long, value_name = "URL")]
+    pub from_ec2_metadata: Option<String>,
+    /// Read user-data and metadata from a GCE metadata service at URL
+    #[arg(long, value_name = "URL")]
+    pub from_gce_metadata: Option<String>,
+    /// Read user-data and metadata from CloudSigma's server context
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub from_cloudsigma_metadata: bool,
+    /// Read user-data and metadata from a DigitalOcean metadata service at URL
+    #[arg(long, value_name = "URL")]
+    pub from_digitalocean_metadata: Option<String>,
+    /// Read user-data from URL
+    #[arg(long, value_name = "URL")]
+    pub from_url: Option<String>,
+    /// Read the user-data URL from cloud-config-url= on the kernel command line
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub from_proc_cmdline: bool,
+    /// Read user-data and metadata from VMware guestinfo
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub from_vmware_guestinfo: bool,
+    /// Read user-data and metadata from a VMware OVF environment file
+    #[arg(long, value_name = "PATH")]
+    pub from_vmware_ovf_env: Option<String>,
+    /// Apply an OEM preset of the flags above (digitalocean, ec2-compat, gce, azure, cloudsigma, vmware)
+    #[arg(long, value_name = "NAME")]
+    pub oem: Option<String>,
+    /// Turn the datasource's network config into networkd units (debian, vmware)
+    #[arg(long, value_name = "FORMAT")]
+    pub convert_netconf: Option<String>,
+    /// Working directory for scripts
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/coreos-cloudinit")]
+    pub workspace: String,
+    /// Name of the SSH key set written for the core user
+    #[arg(long, value_name = "NAME", default_value = "coreos-cloudinit")]
+    pub ssh_key_name: String,
+    /// Validate the user-data, print the findings and exit (1 when there is any)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub validate: bool,
+    /// Exit 0 even when handling the user-data failed
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub ignore_failure: bool,
+}
+
+const OEMS: &[&str] = &[
+    "digitalocean",
+    "ec2-compat",
+    "gce",
+    "azure",
+    "cloudsigma",
+    "vmware",
+];
+
+impl CompatArgs {
+    /// Every datasource flag that is set, by its flag name.
+    fn sources(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut add = |set: bool, name| {
+            if set {
+                out.push(name)
+            }
+        };
+        add(self.from_file.is_some(), "--from-file");
+        add(self.from_url.is_some(), "--from-url");
+        add(self.from_configdrive.is_some(), "--from-configdrive");
+        add(self.from_metadata_service, "--from-metadata-service");
+        add(self.from_ec2_metadata.is_some(), "--from-ec2-metadata");
+        add(self.from_gce_metadata.is_some(), "--from-gce-metadata");
+        add(self.from_cloudsigma_metadata, "--from-cloudsigma-metadata");
+        add(
+            self.from_digitalocean_metadata.is_some(),
+            "--from-digitalocean-metadata",
+        );
+        add(self.from_waagent.is_some(), "--from-waagent");
+        add(self.from_proc_cmdline, "--from-proc-cmdline");
+        add(self.from_vmware_guestinfo, "--from-vmware-guestinfo");
+        add(self.from_vmware_ovf_env.is_some(), "--from-vmware-ovf-env");
+        out
+    }
+
+    /// Applies an `--oem` preset; as in the reference, it overrides explicit flags.
+    fn apply_oem(&mut self, oem: &str) {
+        match oem {
+            "digitalocean" => {
+                self.from_digitalocean_metadata = Some("http://169.254.169.254/".into())
+            }
+            "ec2-compat" => {
+                self.from_ec2_metadata = Some("http://169.254.169.254/".into());
+                self.from_configdrive = Some("/media/configdrive".into());
+            }
+            "gce" => self.from_gce_metadata = Some("http://metadata.google.internal/".into()),
+            "azure" => self.from_waagent = Some("/var/lib/waagent".into()),
+            "cloudsigma" => self.from_cloudsigma_metadata = true,
+            "vmware" => {
+                self.from_vmware_guestinfo = true;
+                self.convert_netconf = Some("vmware".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Long flags that coreos-cloudinit users write with one dash (Go's flag package).
+const LEGACY_FLAGS: &[&str] = &[
+    "from-file",
+    "from-configdrive",
+    "from-waagent",
+    "from-metadata-service",
+    "from-ec2-metadata",
+    "from-gce-metadata",
+    "from-cloudsigma-metadata",
+    "from-digitalocean-metadata",
+    "from-url",
+    "from-proc-cmdline",
+    "from-vmware-guestinfo",
+    "from-vmware-ovf-env",
+    "oem",
+    "convert-netconf",
+    "workspace",
+    "ssh-key-name",
+    "validate",
+    "ignore-failure",
+    "version",
+    "help",
+];
+
+/// Rewrites `-from-file=x` to `--from-file=x` before clap sees it. Subcommand invocations are
+/// left alone: the legacy spelling belongs to the compat entry only.
+pub fn translate_legacy_flags(args: Vec<OsString>) -> Vec<OsString> {
+    let is_subcommand = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| Cli::command().get_subcommands().any(|s| s.get_name() == a));
+    if is_subcommand {
+        return args;
+    }
+    args.into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            let Some(s) = arg.to_str() else { return arg };
+            if i == 0 || s.starts_with("--") || !s.starts_with('-') {
+                return arg;
+            }
+            let name = s[1..].split('=').next().unwrap_or("");
+            if LEGACY_FLAGS.contains(&name) {
+                OsString::from(format!("-{s}"))
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+/// Runs kindling with these arguments (argv[0] first) and returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(translate_legacy_flags(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Some(Command::Validate(args)) => run_validate(&args),
+        None => run_compat(cli.compat),
+    }
+}
+
+fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
+    if name == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(name)
+    }
+}
+
+fn run_validate(args: &ValidateArgs) -> i32 {
+    let files = if args.files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            eprintln!("kindling validate: no FILE given and standard input is a terminal; pass a file or pipe one in (see --help)");
+            return EXIT_USAGE;
+        }
+        vec!["-".to_string()]
+    } else {
+        args.files.clone()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (mut errors, mut warnings, mut failed) = (0usize, 0usize, false);
+    for name in &files {
+        let report = match read_input(name) {
+            Ok(data) => validate::validate(&data),
+            Err(e) => {
+                let what = if name == "-" {
+                    "standard input"
+                } else {
+                    name.as_str()
+                };
+                let mut r = Report::default();
+                r.findings.push(crate::report::Finding::error(
+                    Default::default(),
+                    format!("cannot read {what}: {e}"),
+                ));
+                r
+            }
+        };
+        errors += report
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::report::Severity::Error)
+            .count();
+        warnings += report
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::report::Severity::Warning)
+            .count();
+        failed |= report.has_errors() || (args.strict && report.has_warnings());
+        let text = match args.format {
+            Format::Human => report.to_human(name),
+            Format::Json => report.to_json(name) + "\n",
+        };
+        let _ = out.write_all(text.as_bytes());
+    }
+    if args.format == Format::Human && (errors > 0 || warnings > 0) {
+        let _ = writeln!(
+            out,
+            "{} error{}, {} warning{} in {} file{}",
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" },
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+    }
+    let _ = out.flush();
+    if failed {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The reference's behaviour for its own flags (coreos-cloudinit.go's main).
+fn run_compat(mut args: CompatArgs) -> i32 {
+    if let Some(oem) = args.oem.clone().filter(|o| !o.is_empty()) {
+        if !OEMS.contains(&oem.as_str()) {
+            println!("Invalid option to -oem: {oem:?}. Supported options: {OEMS:?}");
+            return EXIT_USAGE;
+        }
+        args.apply_oem(&oem);
+    }
+    if let Some(n) = args.convert_netconf.as_deref() {
+        if !matches!(n, "" | "debian" | "vmware") {
+            println!(
+                "Invalid option to -convert-netconf: '{n}'. Supported options: 'debian, vmware'"
+            );
+            return EXIT_USAGE;
+        }
+    }
+    let sources = args.sources();
+    if sources.is_empty() {
+        println!("Provide at least one of --from-file, --from-configdrive, --from-ec2-metadata, --from-gce-metadata, --from-cloudsigma-metadata, --from-digitalocean-metadata, --from-vmware-guestinfo, --from-waagent, --from-url or --from-proc-cmdline");
+        return EXIT_USAGE;
+    }
+    let other: Vec<&str> = sources
+        .iter()
+        .copied()
+        .filter(|s| *s != "--from-file")
+        .collect();
+    if !other.is_empty()
+        || args
+            .convert_netconf
+            .as_deref()
+            .is_some_and(|n| !n.is_empty())
+    {
+        eprintln!(
+            "kindling: {} is not supported yet by this build; only --from-file is",
+            if other.is_empty() {
+                "--convert-netconf"
+            } else {
+                other[0]
+            }
+        );
+        return EXIT_FAILURE;
+    }
+    if !args.validate {
+        eprintln!("kindling: applying user-data is not supported yet by this build; use --validate or `kindling validate`");
+        return EXIT_FAILURE;
+    }
+    let path = args.from_file.unwrap_or_default();
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{} Failed to read user-data from {path:?}: {e}", log_time());
+            return EXIT_FAILURE;
+        }
+    };
+    let report = validate::validate(&data);
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    let stamp = log_time();
+    for line in report.to_compat() {
+        let _ = writeln!(err, "{stamp} {line}");
+    }
+    if report.findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// Go's `log` prefix, `YYYY/MM/DD HH:MM:SS`, in UTC.
+fn log_time() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil calendar algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn legacy_single_dash_flags_are_translated() {
+        let out = translate_legacy_flags(os(&[
+            "k",
+            "-from-file=/x",
+            "-validate",
+            "-oem",
+            "gce",
+            "-h",
+        ]));
+        assert_eq!(
+            out,
+            os(&["k", "--from-file=/x", "--validate", "--oem", "gce", "-h"])
+        );
+        let out = translate_legacy_flags(os(&["k", "validate", "-", "--strict"]));
+        assert_eq!(out, os(&["k", "validate", "-", "--strict"]));
+    }
+
+    #[test]
+    fn go_style_bools_parse() {
+        let cli = Cli::try_parse_from(translate_legacy_flags(os(&[
+            "k",
+            "-validate=false",
+            "-from-file",
+            "f",
+        ])))
+        .unwrap();
+        assert!(!cli.compat.validate);
+        assert_eq!(cli.compat.from_file.as_deref(), Some("f"));
+        let cli = Cli::try_parse_from(os(&["k", "--validate", "--from-file=f"])).unwrap();
+        assert!(cli.compat.validate);
+    }
+
+    #[test]
+    fn oem_presets_override_flags() {
+        let mut a = CompatArgs {
+            from_ec2_metadata: Some("http://other/".into()),
+            ..Default::default()
+        };
+        a.apply_oem("ec2-compat");
+        assert_eq!(
+            a.from_ec2_metadata.as_deref(),
+            Some("http://169.254.169.254/")
+        );
+        assert_eq!(a.from_configdrive.as_deref(), Some("/media/configdrive"));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_413), (2025, 11, 21));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,746 @@
+//! Reads the YAML tree through the schema: every finding of the validator and the normalized
+//! values the typed model is built from come out of this one walk.
+
+use std::collections::HashMap;
+
+use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
+use crate::config::yaml::{Document, NodeId, NodeKind, Pos, Style};
+use crate::config::{decode, sshkey, unitfile, values};
+use crate::report::Finding;
+
+/// A value that passed its type check, keyed by the schema's canonical names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    /// A `!!binary` scalar, or decoded `write_files` content.
+    Bytes(Vec<u8>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    List(Vec<Value>),
+    Map(Entries),
+}
+
+/// The keys of one mapping that passed their checks, in document order.
+#[derive(Debug, Clone, Default)]
+pub struct Entries(pub Vec<(&'static Field, Value)>);
+
+impl PartialEq for Entries {
+    fn eq(&self, other: &Entries) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((fa, va), (fb, vb))| fa.key == fb.key && va == vb)
+    }
+}
+
+impl Entries {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(f, _)| f.key == key).map(|(_, v)| v)
+    }
+}
+
+/// What a plain scalar means under YAML 1.1's rules, which is how coreos-cloudinit read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    Null,
+    Bool(bool),
+    Int,
+    Float,
+    Text,
+}
+
+fn classify_plain(s: &str) -> Plain {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => Plain::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
+            Plain::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
+            Plain::Bool(false)
+        }
+        _ if parse_int(s).is_some() => Plain::Int,
+        _ if is_float(s) => Plain::Float,
+        _ => Plain::Text,
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+fn is_float(s: &str) -> bool {
+    let t = s.trim_start_matches(['-', '+']);
+    if matches!(t, ".inf" | ".Inf" | ".INF") || matches!(s, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    // YAML floats need a digit; Rust's parser alone would also take "inf" and "NaN".
+    t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && s.parse::<f64>().is_ok()
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    match s.trim_start_matches('+') {
+        ".inf" | ".Inf" | ".INF" => Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Some(f64::NAN),
+        t => parse_int(t).map(|i| i as f64).or_else(|| t.parse().ok()),
+    }
+}
+
+/// The outcome of the walk over one document.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub root: Entries,
+    pub findings: Vec<Finding>,
+}
+
+/// Checks `doc` (parsed from `text`) against the cloud-config schema.
+pub fn check(doc: &Document, text: &str) -> Checked {
+    let mut w = Walker {
+        doc,
+        lines: text.lines().collect(),
+        findings: Vec::new(),
+        budget: doc.nodes.len().saturating_mul(4).max(10_000),
+        budget_reported: false,
+    };
+    let root = match doc.root {
+        None => Entries::default(),
+        Some(id) => {
+            let id = doc.resolve(id);
+            match &doc.node(id).kind {
+                NodeKind::Map(_) => w.map(id, &schema::ROOT),
+                NodeKind::Scalar { value, style }
+                    if *style == Style::Plain && classify_plain(value) == Plain::Null =>
+                {
+                    Entries::default()
+                }
+                _ => {
+                    let found = w.describe(id);
+                    w.error(
+                        doc.node(id).pos,
+                        format!(
+                            "the cloud-config must be a mapping of keys to values, found {found}"
+                        ),
+                    );
+                    Entries::default()
+                }
+            }
+        }
+    };
+    Checked {
+        root,
+        findings: w.findings,
+    }
+}
+
+struct Walker<'d> {
+    doc: &'d Document,
+    lines: Vec<&'d str>,
+    findings: Vec<Finding>,
+    /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
+    budget: usize,
+    budget_reported: bool,
+}
+
+/// One key of a mapping, after merge keys (`<<`) are flattened.
+struct Entry {
+    key: NodeId,
+    value: NodeId,
+    merged: bool,
+}
+
+impl<'d> Walker<'d> {
+    fn error(&mut self, pos: Pos, message: String) {
+        self.findings.push(Finding::error(pos, message));
+    }
+    fn warning(&mut self, pos: Pos, message: String) {
+        self.findings.push(Finding::warning(pos, message));
+    }
+
+    /// Spends one node visit; false once aliases have expanded the tree too far.
+    fn visit(&mut self, at: Pos) -> bool {
+        if self.budget == 0 {
+            if !self.budget_reported {
+                self.budget_reported = true;
+                self.error(
+                    at,
+                    "aliases expand this document to too many nodes; not read further".into(),
+                );
+            }
+            return false;
+        }
+        self.budget -= 1;
+        true
+    }
+
+    fn scalar(&self, id: NodeId) -> Option<(&'d str, Style)> {
+        match &self.doc.node(id).kind {
+            NodeKind::Scalar { value, style } => Some((value.as_str(), *style)),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self, id: NodeId) -> bool {
+        let id = self.doc.resolve(id);
+        matches!(self.scalar(id), Some((v, Style::Plain)) if classify_plain(v) == Plain::Null)
+            && self.doc.node(id).tag.is_none()
+    }
+
+    /// "a list", "a mapping", "a string", "an integer", … for wrong-type messages.
+    fn describe(&self, id: NodeId) -> &'static str {
+        let id = self.doc.resolve(id);
+        match &self.doc.node(id).kind {
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+            NodeKind::Alias(_) => "an alias",
+            NodeKind::Scalar { value, style } => {
+                if *style != Style::Plain {
+                    return "a string";
+                }
+                match classify_plain(value) {
+                    Plain::Null => "null",
+                    Plain::Bool(_) => "a boolean",
+                    Plain::Int => "an integer",
+                    Plain::Float => "a floating-point number",
+                    Plain::Text => "a string",
+                }
+            }
+        }
+    }
+
+    /// The entries of a mapping with `<<` merges flattened: explicit keys first, then merged keys
+    /// that no explicit key overrides.
+    fn entries(&mut self, map: NodeId, out: &mut Vec<Entry>, merged: bool, depth: usize) {
+        let NodeKind::Map(pairs) = &self.doc.node(map).kind else {
+            return;
+        };
+        let mut sources = Vec::new();
+        for &(k, v) in pairs {
+            let k_res = self.doc.resolve(k);
+            if matches!(self.scalar(k_res), Some(("<<", Style::Plain))) {
+                sources.push(v);
+            } else {
+                out.push(Entry {
+                    key: k,
+                    value: v,
+                    merged,
+                });
+            }
+        }
+        for src in sources {
+            let pos = self.doc.node(src).pos;
+            if depth > 32 || !self.visit(pos) {
+                continue;
+            }
+            let src = self.doc.resolve(src);
+            let maps: Vec<NodeId> = match &self.doc.node(src).kind {
+                NodeKind::Map(_) => vec![src],
+                NodeKind::Seq(items) => items.iter().map(|&i| self.doc.resolve(i)).collect(),
+                _ => Vec::new(),
+            };
+            for m in maps {
+                if matches!(self.doc.node(m).kind, NodeKind::Map(_)) {
+                    self.entries(m, out, true, depth + 1);
+                } else {
+                    let found = self.describe(m);
+                    self.error(
+                        self.doc.node(m).pos,
+                        format!(
+                            "a merge key (<<) takes a mapping or a list of mappings, found {found}"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn map(&mut self, id: NodeId, section: &'static Section) -> Entries {
+        let map_pos = self.doc.node(id).pos;
+        let mut entries = Vec::new();
+        self.entries(id, &mut entries, false, 0);
+
+        // Canonical key -> where it was first written; merged keys never count as duplicates.
+        let mut seen: HashMap<String, (Pos, &'d str)> = HashMap::new();
+        let mut out = Entries::default();
+        let mut present: Vec<&'static str> = Vec::new();
+        let mut value_pos: HashMap<&'static str, Pos> = HashMap::new();
+
+        for e in &entries {
+            let key_id = self.doc.resolve(e.key);
+            let key_pos = self.doc.node(e.key).pos;
+            let Some((key, _)) = self.scalar(key_id) else {
+                if !e.merged {
+                    let found = self.describe(key_id);
+                    self.error(key_pos, format!("a key must be a string, found {found}"));
+                }
+                continue;
+            };
+            let canonical = key.replace('-', "_");
+            if let Some(&(first, first_text)) = seen.get(&canonical) {
+                if !e.merged {
+                    let msg = if first_text == key {
+                        format!("duplicate key \"{key}\" (first set on line {})", first.line)
+                    } else {
+                        format!(
+                            "duplicate key \"{key}\": the same key as \"{first_text}\" on line {}",
+                            first.line
+                        )
+                    };
+                    self.error(key_pos, msg);
+                }
+                continue;
+            }
+            seen.insert(canonical, (key_pos, key));
+
+            let Some(field) = section.field(key) else {
+                self.unknown_key(section, key, key_pos);
+                continue;
+            };
+            if let Some(reason) = field.deprecated {
+                self.warning(key_pos, format!("deprecated key \"{key}\" ({reason})"));
+            }
+            present.push(field.key);
+            let vpos = self.doc.node(e.value).pos;
+            value_pos.insert(field.key, vpos);
+            if self.is_null(e.value) {
+                if field.required {
+                    self.error(
+                        vpos,
+                        format!("{} \"{key}\" must not be empty", section.what),
+                    );
+                }
+                continue;
+            }
+            if let Some(v) = self.value(e.value, field, key) {
+                out.0.push((field, v));
+            }
+        }
+
+        for field in section.fields.iter().filter(|f| f.required) {
+            if !present.contains(&field.key) {
+                self.error(
+                    map_pos,
+                    format!("{} is missing \"{}\"", section.what, field.key),
+                );
+            }
+        }
+
+        if section.kind == SectionKind::WriteFile {
+            self.decode_write_file(&mut out, &value_pos);
+        }
+        out
+    }
+
+    fn unknown_key(&mut self, section: &Section, key: &str, pos: Pos) {
+        let canonical = key.replace('-', "_");
+        if section.kind == SectionKind::Coreos && canonical == "write_files" {
+            self.findings.push(Finding::info(
+                pos,
+                "write_files doesn't belong under coreos; move it to the top level",
+            ));
+        }
+        let suggestion = section
+            .fields
+            .iter()
+            .map(|f| (values::edit_distance(&canonical, f.key), f.key))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d);
+        let msg = match suggestion {
+            Some((_, s)) => format!("unrecognized key \"{key}\"; did you mean \"{s}\"?"),
+            None => format!("unrecognized key \"{key}\""),
+        };
+        self.warning(pos, msg);
+    }
+
+    /// Type-checks one value against its field; None when it is left out (wrong or invalid).
+    fn value(&mut self, id: NodeId, field: &'static Field, key: &str) -> Option<Value> {
+        let at = self.doc.node(id).pos;
+        if !self.visit(at) {
+            return None;
+        }
+        let rid = self.doc.resolve(id);
+        let node = self.doc.node(rid);
+        let pos = node.pos;
+        let wrong = |w: &mut Self, hint: &str| {
+            let found = w.describe(rid);
+            w.error(
+                pos,
+                format!(
+                    "\"{key}\" must be a {}, found {found}{hint}",
+                    field.ty.name()
+                ),
+            );
+            None
+        };
+        match field.ty {
+            Ty::Str => {
+                let Some((text, _)) = self.scalar(rid) else {
+                    return wrong(self, "");
+                };
+                if node.is_binary() {
+                    return match decode::base64(text.as_bytes()) {
+                        Ok(bytes) => Some(Value::Bytes(bytes)),
+                        Err(e) => {
+                            self.error(
+                                pos,
+                                format!("\"{key}\" is tagged !!binary but cannot be decoded: {e}"),
+                            );
+                            None
+                        }
+                    };
+                }
+                if self.rule(field, key, text, rid) {
+                    Some(Value::Str(text.to_string()))
+                } else {
+                    None
+                }
+            }
+            Ty::Bool => match self.scalar(rid) {
+                Some((v, Style::Plain)) => match classify_plain(v) {
+                    Plain::Bool(b) => Some(Value::Bool(b)),
+                    _ => wrong(self, " (write true or false)"),
+                },
+                Some((v, _)) if matches!(classify_plain(v), Plain::Bool(_)) => {
+                    wrong(self, " (a quoted value is a string; remove the quotes)")
+                }
+                _ => wrong(self, ""),
+            },
+            Ty::Int => match self.scalar(rid) {
+                Some((v, Style::Plain)) => match parse_int(v) {
+                    Some(i) => Some(Value::Int(i)),
+                    None => wrong(self, ""),
+                },
+                _ => wrong(self, ""),
+            },
+            Ty::Float => match self.scalar(rid) {
+                Some((v, Style::Plain))
+                    if matches!(classify_plain(v), Plain::Int | Plain::Float) =>
+                {
+                    parse_float(v).map(Value::Float).or_else(|| wrong(self, ""))
+                }
+                _ => wrong(self, ""),
+            },
+            Ty::StrList => {
+                let NodeKind::Seq(items) = &node.kind else {
+                    let hint = match self.scalar(rid) {
+                        Some((v, _)) if v.contains(',') => {
+                            format!(
+                                " (write a YAML list: [{}])",
+                                v.split(',').map(str::trim).collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                        Some(_) => " (write it as a YAML list item: \"- …\")".to_string(),
+                        None => String::new(),
+                    };
+                    return wrong(self, &hint);
+                };
+                let mut out = Vec::new();
+                for &item in items {
+                    let ipos = self.doc.node(item).pos;
+                    if !self.visit(ipos) {
+                        break;
+                    }
+                    let ir = self.doc.resolve(item);
+                    match self.scalar(ir) {
+                        Some((text, style))
+                            if !(style == Style::Plain && classify_plain(text) == Plain::Null) =>
+                        {
+                            if self.rule(field, key, text, ir) {
+                                out.push(Value::Str(text.to_string()));
+                            }
+                        }
+                        _ => {
+                            let found = self.describe(ir);
+                            self.error(
+                                ipos,
+                                format!("items of \"{key}\" must be strings, found {found}"),
+                            );
+                        }
+                    }
+                }
+                Some(Value::List(out))
+            }
+            Ty::Map(section) => match node.kind {
+                NodeKind::Map(_) => Some(Value::Map(self.map(rid, section))),
+                _ => wrong(self, ""),
+            },
+            Ty::List(section) => {
+                let NodeKind::Seq(items) = &node.kind else {
+                    let hint = if matches!(node.kind, NodeKind::Map(_)) {
+                        " (start each entry with \"- \")"
+                    } else {
+                        ""
+                    };
+                    return wrong(self, hint);
+                };
+                let mut out = Vec::new();
+                for &item in items {
+                    let ipos = self.doc.node(item).pos;
+                    if !self.visit(ipos) {
+                        break;
+                    }
+                    let ir = self.doc.resolve(item);
+                    if matches!(self.doc.node(ir).kind, NodeKind::Map(_)) {
+                        let entries = self.map(ir, section);
+                        if section
+                            .fields
+                            .iter()
+                            .filter(|f| f.required)
+                            .all(|f| entries.get(f.key).is_some())
+                        {
+                            out.push(Value::Map(entries));
+                        }
+                    } else {
+                        let found = self.describe(ir);
+                        self.error(
+                            ipos,
+                            format!(
+                                "items of \"{key}\" must be mappings ({}), found {found}",
+                                section.what
+                            ),
+                        );
+                    }
+                }
+                Some(Value::List(out))
+            }
+        }
+    }
+
+    /// Applies a field's rule to a non-null string; false when the value is invalid (an error)
+    /// and must be left out. Warnings keep the value.
+    fn rule(&mut self, field: &Field, key: &str, text: &str, id: NodeId) -> bool {
+        let pos = self.doc.node(id).pos;
+        if text.is_empty()
+            && field.rule != Rule::FilePath
+            && field.rule != Rule::UnitName
+            && field.rule != Rule::DropInName
+        {
+            // The reference treats an empty string as unset.
+            return true;
+        }
+        let invalid = |w: &mut Self, why: String| {
+            w.error(
+                pos,
+                format!("invalid value \"{}\" for \"{key}\": {why}", excerpt(text)),
+            );
+            false
+        };
+        match field.rule {
+            Rule::None => true,
+            Rule::OneOf(allowed) => match values::one_of(text, allowed) {
+                Ok(()) => true,
+                Err(why) => invalid(self, why),
+            },
+            Rule::Permissions => {
+                values::check_permissions(text).map_or_else(|why| invalid(self, why), |()| true)
+            }
+            Rule::WindowStart => {
+                values::check_window_start(text).map_or_else(|why| invalid(self, why), |()| true)
+            }
+            Rule::WindowLength => {
+                values::check_window_length(text).map_or_else(|why| invalid(self, why), |()| true)
+            }
+            Rule::Hostname => match values::check_hostname(text) {
+                Ok(()) => true,
+                Err(why) => {
+                    self.error(
+                        pos,
+                        format!("invalid hostname \"{}\": {why}", excerpt(text)),
+                    );
+                    false
+                }
+            },
+            Rule::UnitName => match values::check_unit_name(text) {
+                Ok(()) => true,
+                Err(why) => {
+                    self.error(
+                        pos,
+                        format!("invalid unit name \"{}\": {why}", excerpt(text)),
+                    );
+                    false
+                }
+            },
+            Rule::DropInName => match values::check_dropin_name(text) {
+                Ok(()) => true,
+                Err(why) => {
+                    self.error(
+                        pos,
+                        format!("invalid drop-in name \"{}\": {why}", excerpt(text)),
+                    );
+                    false
+                }
+            },
+            Rule::FilePath => match check_file_path(text) {
+                Ok(()) => true,
+                Err(why) => {
+                    self.error(pos, why);
+                    false
+                }
+            },
+            Rule::SshKey => {
+                if let Err(why) = sshkey::check_public_key(text) {
+                    self.warning(pos, format!("invalid SSH public key: {why}"));
+                }
+                true
+            }
+            Rule::Discovery => {
+                if let Err(why) = values::check_discovery_url(text) {
+                    self.warning(pos, format!("discovery URL is not valid: {why}"));
+                }
+                true
+            }
+            Rule::UnitContent => {
+                let style = self.scalar(id).map(|(_, s)| s);
+                for (idx, why) in unitfile::check_unit_syntax(text) {
+                    let at = self.content_line(id, style, idx);
+                    self.warning(at, format!("unit file syntax: {why}"));
+                }
+                true
+            }
+        }
+    }
+
+    /// Where line `idx` of a scalar's value stands in the document: exact for `|` blocks, whose
+    /// lines are the document's lines; the value's start for the other styles.
+    fn content_line(&self, id: NodeId, style: Option<Style>, idx: usize) -> Pos {
+        let node = self.doc.node(id);
+        if style != Some(Style::Literal) {
+            return node.pos;
+        }
+        let line = node.pos.line + 1 + idx;
+        let col = self
+            .lines
+            .get(line - 1)
+            .map(|l| l.chars().take_while(|c| *c == ' ').count() + 1)
+            .unwrap_or(1);
+        Pos::new(line, col)
+    }
+
+    /// Decodes a write_files entry's content by its encoding, so the model holds the bytes to write.
+    fn decode_write_file(&mut self, entries: &mut Entries, value_pos: &HashMap<&'static str, Pos>) {
+        let encoding = match entries.get("encoding") {
+            Some(Value::Str(e)) => e.clone(),
+            _ => String::new(),
+        };
+        if value_pos.contains_key("encoding") && entries.get("encoding").is_none() {
+            // The encoding was invalid (already reported): the file cannot be written at all.
+            entries.0.clear();
+            return;
+        }
+        let Some(idx) = entries.0.iter().position(|(f, _)| f.key == "content") else {
+            return;
+        };
+        let raw = match &entries.0[idx].1 {
+            Value::Str(s) => s.as_bytes().to_vec(),
+            Value::Bytes(b) => b.clone(),
+            _ => return,
+        };
+        match decode::content(&encoding, &raw) {
+            Ok(bytes) => entries.0[idx].1 = Value::Bytes(bytes),
+            Err(why) => {
+                let pos = value_pos.get("content").copied().unwrap_or_default();
+                self.error(
+                    pos,
+                    format!("content cannot be decoded as \"{encoding}\": {why}"),
+                );
+                // Writing a file whose content is unknown would be worse than not writing it.
+                entries.0.clear();
+                return;
+            }
+        }
+        entries.0.retain(|(f, _)| f.key != "encoding");
+    }
+}
+
+/// A write_files path must be absolute and outside the read-only /usr (by component, after
+/// resolving `..`), except CoreOS's writable OEM partition /usr/share/oem.
+pub fn check_file_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "write_files path \"{}\" is not absolute; write it as \"/{}\"",
+            excerpt(path),
+            excerpt(path.trim_start_matches("./"))
+        ));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let under_usr = parts.first() == Some(&"usr");
+    let oem = parts.len() >= 3 && parts[1] == "share" && parts[2] == "oem";
+    if under_usr && !oem {
+        return Err(format!(
+            "file \"{}\" cannot be written to a read-only filesystem: /usr is read-only",
+            excerpt(path)
+        ));
+    }
+    Ok(())
+}
+
+/// Values quoted in messages are cut to a readable length.
+fn excerpt(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_are_read_as_yaml_1_1() {
+        assert_eq!(classify_plain("yes"), Plain::Bool(true));
+        assert_eq!(classify_plain("Off"), Plain::Bool(false));
+        assert_eq!(classify_plain("0644"), Plain::Int);
+        assert_eq!(classify_plain("0x1ff"), Plain::Int);
+        assert_eq!(classify_plain("1.5"), Plain::Float);
+        assert_eq!(classify_plain("1e-06"), Plain::Float);
+        assert_eq!(classify_plain("inf"), Plain::Text);
+        assert_eq!(classify_plain("~"), Plain::Null);
+        assert_eq!(classify_plain("0o644"), Plain::Int);
+        assert_eq!(classify_plain("web-1"), Plain::Text);
+    }
+
+    #[test]
+    fn file_paths_by_component() {
+        assert!(check_file_path("/usr/invalid").is_err());
+        assert!(check_file_path("/tmp/../usr/invalid").is_err());
+        assert!(check_file_path("/opt/../usr/lib/x").is_err());
+        assert!(check_file_path("/tmp/usr/valid").is_ok());
+        assert!(check_file_path("/usrlocal/bin/x").is_ok());
+        assert!(check_file_path("/usr/../etc/motd").is_ok());
+        assert!(check_file_path("/usr/share/oem/cloud-config.yml").is_ok());
+        assert!(check_file_path("etc/motd").is_err());
+        assert!(check_file_path("").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Decoding of `write_files` content by its `encoding`, and of `!!binary` scalars.
+//! Stricter than the reference: a truncated gzip stream is an error, not a silent short file.
+
+use base64::Engine as _;
+
+use crate::userdata;
+
+/// Base64 as cloud-configs carry it: line breaks and blanks inside are not data, padding optional.
+pub fn base64(text: &[u8]) -> Result<Vec<u8>, String> {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(&compact).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(at, byte) => {
+            format!("invalid base64 character {:?} at offset {at}", byte as char)
+        }
+        base64::DecodeError::InvalidLength(_) => "base64 data has an invalid length".to_string(),
+        other => format!("invalid base64: {other}"),
+    })
+}
+
+/// Decodes `content` as `encoding` says (one of [`crate::config::schema::ENCODINGS`]).
+pub fn content(encoding: &str, content: &[u8]) -> Result<Vec<u8>, String> {
+    let gunzip = |data: &[u8]| userdata::gunzip(data).map_err(|e| e.to_string());
+    match encoding {
+        "" => Ok(content.to_vec()),
+        "base64" | "b64" => base64(content),
+        "gz" | "gzip" => gunzip(content),
+        "gz+base64" | "gzip+base64" | "gz+b64" | "gzip+b64" => gunzip(&base64(content)?),
+        other => Err(format!("unsupported encoding {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // reference.md §7.1 vector 15: "42" through every encoding.
+    const GZ_42: &str = "H4sIAGUfoFQC/zMxAgCIsCQyAgAAAA==";
+
+    #[test]
+    fn every_encoding_yields_42() {
+        assert_eq!(content("b64", b"NDI=").unwrap(), b"42");
+        assert_eq!(content("base64", b"NDI=").unwrap(), b"42");
+        let gz = base64(GZ_42.as_bytes()).unwrap();
+        assert_eq!(content("gzip", &gz).unwrap(), b"42");
+        assert_eq!(content("gz", &gz).unwrap(), b"42");
+        for enc in ["gz+base64", "gzip+base64", "gz+b64", "gzip+b64"] {
+            assert_eq!(content(enc, GZ_42.as_bytes()).unwrap(), b"42", "{enc}");
+        }
+    }
+
+    #[test]
+    fn whitespace_inside_base64_is_not_data() {
+        assert_eq!(base64(b"aGVs\n  bG8K\n").unwrap(), b"hello\n");
+        assert_eq!(base64(b"NDI").unwrap(), b"42");
+    }
+
+    #[test]
+    fn bad_data_is_an_error() {
+        assert!(content("base64", b"S1VCRUxFVF9BUkdTPS0tdjI%").is_err());
+        assert!(content("gzip+base64", b"V2VsY29tZSB0byB0aGUgZmxlZXQK").is_err());
+        assert!(content("gz", b"not gzip at all").is_err());
+        assert!(content("base-64", b"x").is_err());
+        // A !!binary scalar already decoded "hello\n": not base64 (reference §7.1 vector 19).
+        assert!(content("base64", b"hello\n").is_err());
+    }
+}

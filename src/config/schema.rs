@@ -1,0 +1,524 @@
+//! The cloud-config schema, declared once: keys, types, deprecations, allowed values and the
+//! environment names of the drop-in sections. The validator and the typed model both read it.
+
+/// The type a key's value must have.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    Str,
+    Int,
+    Float,
+    Bool,
+    StrList,
+    Map(&'static Section),
+    List(&'static Section),
+}
+
+impl Ty {
+    /// The type as a message names it: `"K" must be a <name>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Str => "string",
+            Ty::Int => "integer",
+            Ty::Float => "number",
+            Ty::Bool => "boolean",
+            Ty::StrList => "list of strings",
+            Ty::Map(_) => "mapping",
+            Ty::List(_) => "list of mappings",
+        }
+    }
+}
+
+/// A check on a value beyond its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    None,
+    OneOf(&'static [&'static str]),
+    Permissions,
+    WindowStart,
+    WindowLength,
+    Hostname,
+    SshKey,
+    UnitName,
+    DropInName,
+    UnitContent,
+    FilePath,
+    Discovery,
+}
+
+/// Checks that need several keys of one mapping at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Plain,
+    Coreos,
+    WriteFile,
+}
+
+#[derive(Debug)]
+pub struct Section {
+    /// How messages name one such mapping ("unit", "write_files entry").
+    pub what: &'static str,
+    pub fields: &'static [Field],
+    pub kind: SectionKind,
+    /// For drop-in sections: the prefix of each key's environment variable.
+    pub env_prefix: Option<&'static str>,
+}
+
+impl Section {
+    /// The field for a key, with `-` and `_` being the same character.
+    pub fn field(&self, key: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| same_key(f.key, key))
+    }
+}
+
+/// Keys are compared with `-` and `_` as one character (CoreOS accepted both spellings).
+pub fn same_key(canonical: &str, key: &str) -> bool {
+    canonical.len() == key.len()
+        && canonical
+            .bytes()
+            .zip(key.bytes())
+            .all(|(a, b)| a == b || (a == b'_' && b == b'-'))
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub ty: Ty,
+    pub deprecated: Option<&'static str>,
+    pub required: bool,
+    pub rule: Rule,
+    /// Overrides `env_prefix + KEY` for the few irregular names.
+    pub env: Option<&'static str>,
+}
+
+impl Field {
+    /// The environment variable this key becomes in its section's drop-in or env file.
+    pub fn env_name(&self, section: &Section) -> Option<String> {
+        if let Some(e) = self.env {
+            return Some(e.to_string());
+        }
+        section
+            .env_prefix
+            .map(|p| format!("{p}{}", self.key.to_ascii_uppercase()))
+    }
+}
+
+const fn f(key: &'static str, ty: Ty) -> Field {
+    Field {
+        key,
+        ty,
+        deprecated: None,
+        required: false,
+        rule: Rule::None,
+        env: None,
+    }
+}
+const fn s(key: &'static str) -> Field {
+    f(key, Ty::Str)
+}
+const fn int(key: &'static str) -> Field {
+    f(key, Ty::Int)
+}
+const fn float(key: &'static str) -> Field {
+    f(key, Ty::Float)
+}
+const fn bool_(key: &'static str) -> Field {
+    f(key, Ty::Bool)
+}
+const fn list(key: &'static str) -> Field {
+    f(key, Ty::StrList)
+}
+
+impl Field {
+    const fn dep(mut self, reason: &'static str) -> Field {
+        self.deprecated = Some(reason);
+        self
+    }
+    const fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+    const fn rule(mut self, rule: Rule) -> Field {
+        self.rule = rule;
+        self
+    }
+    const fn env(mut self, name: &'static str) -> Field {
+        self.env = Some(name);
+        self
+    }
+}
+
+const ETCD2_OPTION: &str = "etcd2 options no longer work for etcd";
+const REMOTE_IMPORT: &str =
+    "trying to fetch from a remote endpoint introduces too many intermittent errors";
+
+pub const ENCODINGS: &[&str] = &[
+    "base64",
+    "b64",
+    "gz",
+    "gzip",
+    "gz+base64",
+    "gzip+base64",
+    "gz+b64",
+    "gzip+b64",
+];
+pub const COMMANDS: &[&str] = &[
+    "start",
+    "stop",
+    "restart",
+    "reload",
+    "try-restart",
+    "reload-or-restart",
+    "reload-or-try-restart",
+];
+pub const REBOOT_STRATEGIES: &[&str] = &["etcd-lock", "reboot", "off"];
+pub const ETCD2_PROXY: &[&str] = &["on", "off", "readonly"];
+pub const MANAGE_ETC_HOSTS: &[&str] = &["localhost"];
+
+pub static ROOT: Section = Section {
+    what: "cloud-config",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        list("ssh_authorized_keys").rule(Rule::SshKey),
+        s("hostname").rule(Rule::Hostname),
+        f("users", Ty::List(&USER)),
+        f("write_files", Ty::List(&WRITE_FILE)),
+        s("manage_etc_hosts").rule(Rule::OneOf(MANAGE_ETC_HOSTS)),
+        f("coreos", Ty::Map(&COREOS)),
+    ],
+};
+
+pub static USER: Section = Section {
+    what: "user",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        s("name").required(),
+        s("passwd"),
+        list("ssh_authorized_keys").rule(Rule::SshKey),
+        s("coreos_ssh_import_github").dep(REMOTE_IMPORT),
+        list("coreos_ssh_import_github_users").dep(REMOTE_IMPORT),
+        s("coreos_ssh_import_url").dep(REMOTE_IMPORT),
+        s("gecos"),
+        s("homedir"),
+        bool_("no_create_home"),
+        s("primary_group"),
+        list("groups"),
+        bool_("no_user_group"),
+        bool_("system"),
+        bool_("no_log_init"),
+        s("shell"),
+    ],
+};
+
+pub static WRITE_FILE: Section = Section {
+    what: "write_files entry",
+    kind: SectionKind::WriteFile,
+    env_prefix: None,
+    fields: &[
+        s("encoding").rule(Rule::OneOf(ENCODINGS)),
+        s("content"),
+        s("owner"),
+        s("path").required().rule(Rule::FilePath),
+        s("permissions").rule(Rule::Permissions),
+    ],
+};
+
+pub static COREOS: Section = Section {
+    what: "coreos",
+    kind: SectionKind::Coreos,
+    env_prefix: None,
+    fields: &[
+        f("etcd", Ty::Map(&ETCD)).dep("etcd is no longer shipped in Container Linux"),
+        f("etcd2", Ty::Map(&ETCD2)).dep("etcd2 is no longer shipped in Container Linux"),
+        f("flannel", Ty::Map(&FLANNEL)),
+        f("fleet", Ty::Map(&FLEET)).dep("fleet is no longer shipped in Container Linux"),
+        f("locksmith", Ty::Map(&LOCKSMITH)),
+        f("oem", Ty::Map(&OEM)),
+        f("update", Ty::Map(&UPDATE)),
+        f("units", Ty::List(&UNIT)),
+    ],
+};
+
+pub static UNIT: Section = Section {
+    what: "unit",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        s("name").required().rule(Rule::UnitName),
+        bool_("runtime"),
+        bool_("enable"),
+        s("content").rule(Rule::UnitContent),
+        s("command").rule(Rule::OneOf(COMMANDS)),
+        bool_("mask"),
+        f("drop_ins", Ty::List(&DROP_IN)),
+    ],
+};
+
+pub static DROP_IN: Section = Section {
+    what: "drop-in",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        s("name").required().rule(Rule::DropInName),
+        s("content").required().rule(Rule::UnitContent),
+    ],
+};
+
+pub static UPDATE: Section = Section {
+    what: "update",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        s("reboot_strategy")
+            .rule(Rule::OneOf(REBOOT_STRATEGIES))
+            .env("REBOOT_STRATEGY"),
+        s("group").env("GROUP"),
+        s("server").env("SERVER"),
+    ],
+};
+
+pub static OEM: Section = Section {
+    what: "oem",
+    kind: SectionKind::Plain,
+    env_prefix: None,
+    fields: &[
+        s("id"),
+        s("name"),
+        s("version_id"),
+        s("home_url"),
+        s("bug_report_url"),
+    ],
+};
+
+pub static FLANNEL: Section = Section {
+    what: "flannel",
+    kind: SectionKind::Plain,
+    env_prefix: Some("FLANNELD_"),
+    fields: &[
+        s("etcd_endpoints"),
+        s("etcd_cafile"),
+        s("etcd_certfile"),
+        s("etcd_keyfile"),
+        s("etcd_prefix"),
+        s("etcd_username"),
+        s("etcd_password"),
+        s("ip_masq"),
+        s("subnet_file"),
+        s("interface").env("FLANNELD_IFACE"),
+        s("public_ip"),
+    ],
+};
+
+pub static LOCKSMITH: Section = Section {
+    what: "locksmith",
+    kind: SectionKind::Plain,
+    env_prefix: Some("LOCKSMITHD_"),
+    fields: &[
+        s("endpoint"),
+        s("etcd_cafile"),
+        s("etcd_certfile"),
+        s("etcd_keyfile"),
+        s("etcd_username"),
+        s("etcd_password"),
+        s("group"),
+        s("window_start")
+            .rule(Rule::WindowStart)
+            .env("REBOOT_WINDOW_START"),
+        s("window_length")
+            .rule(Rule::WindowLength)
+            .env("REBOOT_WINDOW_LENGTH"),
+    ],
+};
+
+pub static FLEET: Section = Section {
+    what: "fleet",
+    kind: SectionKind::Plain,
+    env_prefix: Some("FLEET_"),
+    fields: &[
+        s("agent_ttl"),
+        s("authorized_keys_file"),
+        bool_("disable_engine"),
+        float("engine_reconcile_interval"),
+        s("etcd_cafile"),
+        s("etcd_certfile"),
+        s("etcd_keyfile"),
+        s("etcd_key_prefix"),
+        float("etcd_request_timeout"),
+        s("etcd_servers"),
+        s("etcd_username"),
+        s("etcd_password"),
+        s("metadata"),
+        s("public_ip"),
+        int("token_limit"),
+        int("verbosity"),
+        bool_("verify_units"),
+    ],
+};
+
+pub static ETCD2: Section = Section {
+    what: "etcd2",
+    kind: SectionKind::Plain,
+    env_prefix: Some("ETCD_"),
+    fields: &[
+        s("advertise_client_urls"),
+        s("ca_file").dep("ca_file obsoleted by trusted_ca_file and client_cert_auth"),
+        s("cert_file"),
+        bool_("client_cert_auth"),
+        s("cors"),
+        s("data_dir"),
+        bool_("debug"),
+        s("discovery").rule(Rule::Discovery),
+        s("discovery_fallback"),
+        s("discovery_srv"),
+        s("discovery_proxy"),
+        int("election_timeout"),
+        bool_("enable_pprof"),
+        bool_("force_new_cluster"),
+        int("heartbeat_interval"),
+        s("initial_advertise_peer_urls"),
+        s("initial_cluster"),
+        s("initial_cluster_state"),
+        s("initial_cluster_token"),
+        s("key_file"),
+        s("listen_client_urls"),
+        s("listen_peer_urls"),
+        s("log_package_levels"),
+        int("max_snapshots"),
+        int("max_wals"),
+        s("name"),
+        s("peer_ca_file")
+            .dep("peer_ca_file obsoleted peer_trusted_ca_file and peer_client_cert_auth"),
+        s("peer_cert_file"),
+        s("peer_key_file"),
+        bool_("peer_client_cert_auth"),
+        s("peer_trusted_ca_file"),
+        s("proxy").rule(Rule::OneOf(ETCD2_PROXY)),
+        int("proxy_dial_timeout"),
+        int("proxy_failure_wait"),
+        int("proxy_read_timeout"),
+        int("proxy_refresh_interval"),
+        int("proxy_write_timeout"),
+        int("snapshot_count"),
+        bool_("strict_reconfig_check"),
+        s("trusted_ca_file"),
+        s("wal_dir"),
+    ],
+};
+
+pub static ETCD: Section = Section {
+    what: "etcd",
+    kind: SectionKind::Plain,
+    env_prefix: Some("ETCD_"),
+    fields: &[
+        s("addr"),
+        s("bind_addr"),
+        s("ca_file"),
+        s("cert_file"),
+        float("cluster_active_size"),
+        float("cluster_remove_delay"),
+        float("cluster_sync_interval"),
+        s("cors"),
+        s("data_dir"),
+        s("discovery").rule(Rule::Discovery),
+        s("graphite_host"),
+        float("http_read_timeout"),
+        float("http_write_timeout"),
+        s("key_file"),
+        int("max_result_buffer"),
+        int("max_retry_attempts"),
+        s("name"),
+        s("peer_addr"),
+        s("peer_bind_addr"),
+        s("peer_ca_file"),
+        s("peer_cert_file"),
+        int("peer_election_timeout"),
+        int("peer_heartbeat_interval"),
+        s("peer_key_file"),
+        s("peers"),
+        s("peers_file"),
+        float("retry_interval"),
+        bool_("snapshot"),
+        int("snapshot_count").env("ETCD_SNAPSHOTCOUNT"),
+        s("trace"),
+        bool_("verbose"),
+        bool_("very_verbose"),
+        bool_("very_very_verbose"),
+        s("advertise_client_urls").dep(ETCD2_OPTION),
+        s("discovery_fallback").dep(ETCD2_OPTION),
+        s("discovery_srv").dep(ETCD2_OPTION),
+        s("discovery_proxy").dep(ETCD2_OPTION),
+        int("election_timeout").dep(ETCD2_OPTION),
+        bool_("force_new_cluster").dep(ETCD2_OPTION),
+        int("heartbeat_interval").dep(ETCD2_OPTION),
+        s("initial_advertise_peer_urls").dep(ETCD2_OPTION),
+        s("initial_cluster").dep(ETCD2_OPTION),
+        s("initial_cluster_state").dep(ETCD2_OPTION),
+        s("initial_cluster_token").dep(ETCD2_OPTION),
+        s("listen_client_urls").dep(ETCD2_OPTION),
+        s("listen_peer_urls").dep(ETCD2_OPTION),
+        int("max_snapshots").dep(ETCD2_OPTION),
+        int("max_wals").dep(ETCD2_OPTION),
+        s("proxy").dep(ETCD2_OPTION),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_sections() -> Vec<&'static Section> {
+        vec![
+            &ROOT,
+            &USER,
+            &WRITE_FILE,
+            &COREOS,
+            &UNIT,
+            &DROP_IN,
+            &UPDATE,
+            &OEM,
+            &FLANNEL,
+            &LOCKSMITH,
+            &FLEET,
+            &ETCD2,
+            &ETCD,
+        ]
+    }
+
+    #[test]
+    fn keys_are_unique_and_canonical() {
+        for section in all_sections() {
+            for (i, a) in section.fields.iter().enumerate() {
+                assert!(!a.key.contains('-'), "{} uses a hyphen", a.key);
+                for b in &section.fields[i + 1..] {
+                    assert_ne!(a.key, b.key, "{} twice in {}", a.key, section.what);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hyphen_and_underscore_are_one_key() {
+        assert!(same_key("reboot_strategy", "reboot-strategy"));
+        assert!(same_key("reboot_strategy", "reboot_strategy"));
+        assert!(!same_key("reboot_strategy", "rebootstrategy"));
+        assert_eq!(
+            UPDATE.field("reboot-strategy").unwrap().key,
+            "reboot_strategy"
+        );
+    }
+
+    #[test]
+    fn environment_names_follow_the_reference() {
+        let env = |sec: &Section, key: &str| sec.field(key).unwrap().env_name(sec).unwrap();
+        assert_eq!(env(&ETCD, "snapshot_count"), "ETCD_SNAPSHOTCOUNT");
+        assert_eq!(env(&ETCD2, "snapshot_count"), "ETCD_SNAPSHOT_COUNT");
+        assert_eq!(env(&ETCD, "peer_bind_addr"), "ETCD_PEER_BIND_ADDR");
+        assert_eq!(env(&FLANNEL, "interface"), "FLANNELD_IFACE");
+        assert_eq!(env(&FLANNEL, "etcd_prefix"), "FLANNELD_ETCD_PREFIX");
+        assert_eq!(env(&LOCKSMITH, "window_start"), "REBOOT_WINDOW_START");
+        assert_eq!(env(&LOCKSMITH, "etcd_cafile"), "LOCKSMITHD_ETCD_CAFILE");
+        assert_eq!(env(&FLEET, "verbosity"), "FLEET_VERBOSITY");
+        assert_eq!(env(&UPDATE, "reboot_strategy"), "REBOOT_STRATEGY");
+    }
+}

@@ -1,0 +1,449 @@
+//! YAML read once into an arena tree that keeps every node's position, scalar style and tag.
+//! Both the validator and the typed model read this tree; nothing re-scans the text.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// A place in the source: 1-based line, 1-based column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    pub fn new(line: usize, col: usize) -> Pos {
+        Pos { line, col }
+    }
+}
+
+fn start_of(span: &Span) -> Pos {
+    Pos::new(span.start.line(), span.start.col() + 1)
+}
+
+pub type NodeId = usize;
+
+/// How a scalar was written, which decides how it may be read (a quoted `"true"` is no bool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl From<ScalarStyle> for Style {
+    fn from(s: ScalarStyle) -> Style {
+        match s {
+            ScalarStyle::Plain => Style::Plain,
+            ScalarStyle::SingleQuoted => Style::SingleQuoted,
+            ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+            ScalarStyle::Literal => Style::Literal,
+            ScalarStyle::Folded => Style::Folded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Scalar {
+        value: String,
+        style: Style,
+    },
+    Seq(Vec<NodeId>),
+    Map(Vec<(NodeId, NodeId)>),
+    /// An alias (`*name`) pointing at the node its anchor named.
+    Alias(NodeId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the node begins: for a block scalar, its indicator (or tag) line.
+    pub pos: Pos,
+    /// Line where the node's text ends (inclusive for scalars).
+    pub end_line: usize,
+    pub kind: NodeKind,
+    /// The resolved tag, `!!binary` for the YAML core schema's binary.
+    pub tag: Option<String>,
+}
+
+impl Node {
+    pub fn is_binary(&self) -> bool {
+        self.tag.as_deref() == Some("!!binary")
+    }
+}
+
+/// The first document of a stream, and where any further documents begin.
+#[derive(Debug, Default)]
+pub struct Document {
+    pub nodes: Vec<Node>,
+    /// None for an empty document (only comments, or nothing).
+    pub root: Option<NodeId>,
+    /// The start (`---`) of each document after the first, which kindling ignores.
+    pub extra_documents: Vec<Pos>,
+}
+
+impl Document {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// Follows aliases to the node they stand for.
+    pub fn resolve(&self, mut id: NodeId) -> NodeId {
+        // Anchors are registered only once their node is complete, so alias chains cannot cycle.
+        while let NodeKind::Alias(target) = self.nodes[id].kind {
+            id = target;
+        }
+        id
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Deeper nesting than this is refused so that the recursive readers of the tree stay within the
+/// stack; no real cloud-config comes near it.
+pub const MAX_DEPTH: usize = 256;
+
+enum Frame {
+    Seq {
+        id: NodeId,
+        anchor: usize,
+        items: Vec<NodeId>,
+    },
+    Map {
+        id: NodeId,
+        anchor: usize,
+        entries: Vec<(NodeId, NodeId)>,
+        key: Option<NodeId>,
+    },
+}
+
+struct Builder {
+    doc: Document,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, NodeId>,
+}
+
+impl Builder {
+    fn push_node(
+        &mut self,
+        pos: Pos,
+        end_line: usize,
+        kind: NodeKind,
+        tag: Option<String>,
+    ) -> NodeId {
+        self.doc.nodes.push(Node {
+            pos,
+            end_line,
+            kind,
+            tag,
+        });
+        self.doc.nodes.len() - 1
+    }
+
+    /// Attaches a finished node to its parent (or makes it the root).
+    fn attach(&mut self, id: NodeId) {
+        match self.stack.last_mut() {
+            None => self.doc.root = Some(id),
+            Some(Frame::Seq { items, .. }) => items.push(id),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(id),
+                Some(k) => entries.push((k, id)),
+            },
+        }
+    }
+
+    fn finish(&mut self, id: NodeId, anchor: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.attach(id);
+    }
+}
+
+fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
+    tag.map(|t| {
+        if t.is_yaml_core_schema() {
+            format!("!!{}", t.suffix)
+        } else {
+            format!("{}{}", t.handle, t.suffix)
+        }
+    })
+}
+
+/// Where a block scalar's `|` or `>` stands. The parser's span of an untagged block scalar begins
+/// at its first non-blank content line; only blank lines (which belong to the content) and the
+/// indicator's own line can precede it, so the indicator is on the last non-blank line before.
+fn block_indicator(lines: &[&str], content: Pos) -> Pos {
+    let at = |line: usize| {
+        lines
+            .get(line.wrapping_sub(1))
+            .map(|l| l.trim_end_matches('\r'))
+    };
+    let starts_here = at(content.line)
+        .and_then(|l| l.chars().nth(content.col - 1))
+        .is_some_and(|c| matches!(c, '|' | '>' | '!' | '&'));
+    if starts_here {
+        return content;
+    }
+    let mut line = content.line;
+    while line > 1 {
+        line -= 1;
+        let Some(text) = at(line) else { break };
+        if text.trim().is_empty() {
+            continue;
+        }
+        // The indicator is the last `|` or `>` before any comment on that line.
+        let code = text.split(" #").next().unwrap_or(text);
+        return match code
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '|' | '>'))
+            .last()
+        {
+            Some((byte, _)) => Pos::new(line, code[..byte].chars().count() + 1),
+            None => content,
+        };
+    }
+    content
+}
+
+/// Parses the first YAML document of `text`. Later documents are only located.
+pub fn parse(text: &str) -> Result<Document, SyntaxError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut b = Builder {
+        doc: Document::default(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut documents = 0usize;
+    let mut in_first = false;
+    loop {
+        let (event, span) = match parser.next_event() {
+            None => break,
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => {
+                if documents > 1 {
+                    // A fault inside an ignored document changes nothing kindling reads.
+                    break;
+                }
+                return Err(SyntaxError {
+                    pos: Pos::new(e.marker().line().max(1), e.marker().col() + 1),
+                    message: e.info().to_string(),
+                });
+            }
+        };
+        let pos = start_of(&span);
+        let is_seq = matches!(event, Event::SequenceStart(..));
+        match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => {}
+            Event::DocumentStart(_) => {
+                documents += 1;
+                in_first = documents == 1;
+                if documents > 1 {
+                    b.doc.extra_documents.push(pos);
+                }
+            }
+            Event::DocumentEnd => in_first = false,
+            _ if !in_first => {}
+            Event::Alias(anchor) => {
+                let Some(&target) = b.anchors.get(&anchor) else {
+                    return Err(SyntaxError {
+                        pos,
+                        message: "alias refers to an anchor that is not defined before it".into(),
+                    });
+                };
+                let id = b.push_node(pos, span.end.line(), NodeKind::Alias(target), None);
+                b.attach(id);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let pos = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    block_indicator(&lines, pos)
+                } else {
+                    pos
+                };
+                let id = b.push_node(
+                    pos,
+                    span.end.line(),
+                    NodeKind::Scalar {
+                        value: value.into_owned(),
+                        style: style.into(),
+                    },
+                    tag_text(tag.as_deref()),
+                );
+                b.finish(id, anchor);
+            }
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                if b.stack.len() >= MAX_DEPTH {
+                    return Err(SyntaxError {
+                        pos,
+                        message: format!("nesting is deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                let kind = if is_seq {
+                    NodeKind::Seq(Vec::new())
+                } else {
+                    NodeKind::Map(Vec::new())
+                };
+                let id = b.push_node(pos, pos.line, kind, tag_text(tag.as_deref()));
+                b.stack.push(if is_seq {
+                    Frame::Seq {
+                        id,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        id,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = b.stack.pop() else { continue };
+                let (id, anchor) = match frame {
+                    Frame::Seq { id, anchor, items } => {
+                        b.doc.nodes[id].kind = NodeKind::Seq(items);
+                        (id, anchor)
+                    }
+                    Frame::Map {
+                        id,
+                        anchor,
+                        entries,
+                        ..
+                    } => {
+                        b.doc.nodes[id].kind = NodeKind::Map(entries);
+                        (id, anchor)
+                    }
+                };
+                b.doc.nodes[id].end_line = span.end.line();
+                b.finish(id, anchor);
+            }
+        }
+    }
+    Ok(b.doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(doc: &Document, id: NodeId) -> &str {
+        match &doc.node(id).kind {
+            NodeKind::Scalar { value, .. } => value,
+            k => panic!("not a scalar: {k:?}"),
+        }
+    }
+
+    #[test]
+    fn keeps_positions_styles_and_tags() {
+        let doc = parse("#cloud-config\na: |\n  x\nb: !!binary aGk=\nc: 'q'\n").unwrap();
+        let root = doc.root.unwrap();
+        let NodeKind::Map(entries) = &doc.node(root).kind else {
+            panic!()
+        };
+        assert_eq!(entries.len(), 3);
+        let (ka, va) = entries[0];
+        assert_eq!(doc.node(ka).pos, Pos::new(2, 1));
+        assert_eq!(doc.node(va).pos, Pos::new(2, 4));
+        assert!(matches!(
+            doc.node(va).kind,
+            NodeKind::Scalar {
+                style: Style::Literal,
+                ..
+            }
+        ));
+        assert_eq!(scalar(&doc, va), "x\n");
+        assert!(doc.node(entries[1].1).is_binary());
+        assert!(matches!(
+            doc.node(entries[2].1).kind,
+            NodeKind::Scalar {
+                style: Style::SingleQuoted,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn block_scalars_sit_at_their_indicator() {
+        let doc =
+            parse("a: |\n\n  x\nb: >-  # c\n  z\nc: !!binary |\n  aGk=\nd:\n  |\n  w\n").unwrap();
+        let NodeKind::Map(entries) = &doc.node(doc.root.unwrap()).kind else {
+            panic!()
+        };
+        let at: Vec<Pos> = entries.iter().map(|(_, v)| doc.node(*v).pos).collect();
+        assert_eq!(
+            at,
+            vec![
+                Pos::new(1, 4),
+                Pos::new(4, 4),
+                Pos::new(6, 4),
+                Pos::new(9, 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_point_at_their_anchor() {
+        let doc = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let NodeKind::Map(entries) = &doc.node(doc.root.unwrap()).kind else {
+            panic!()
+        };
+        let b = entries[1].1;
+        assert!(matches!(doc.node(b).kind, NodeKind::Alias(_)));
+        assert_eq!(doc.resolve(b), entries[0].1);
+        assert_eq!(doc.node(b).pos, Pos::new(2, 4));
+    }
+
+    #[test]
+    fn self_referencing_alias_is_an_error_not_a_cycle() {
+        assert!(parse("a: &x [*x]\n").is_err());
+    }
+
+    #[test]
+    fn later_documents_are_located_not_read() {
+        let doc = parse("a: 1\n---\nb: [\n").unwrap_or_default();
+        assert_eq!(doc.extra_documents, vec![Pos::new(2, 1)]);
+        let doc = parse("a: 1\n---\nb: 2\n--- \nc: 3\n").unwrap();
+        assert_eq!(doc.extra_documents.len(), 2);
+    }
+
+    #[test]
+    fn syntax_errors_carry_the_problem_mark() {
+        let e = parse("#cloud-config\nhostname: a\ncoreos:\n\tupdate:\n").unwrap_err();
+        assert_eq!(e.pos.line, 4);
+        let e = parse("#cloud-config\na: \"abc\nb: 1\n").unwrap_err();
+        assert_eq!(e.pos.line, 2);
+    }
+
+    #[test]
+    fn empty_and_comment_only_documents_have_no_root() {
+        assert_eq!(parse("").unwrap().root, None);
+        assert_eq!(parse("#cloud-config\n# nothing\n").unwrap().root, None);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // saphyr refuses first (its own recursion limit); either way it is an error, no overflow.
+        assert!(parse(&"[".repeat(MAX_DEPTH + 10)).is_err());
+        assert!(parse(&"- ".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn crlf_counts_as_one_line_end() {
+        let doc = parse("#cloud-config\r\na: 1\r\nb: 2\r\n").unwrap();
+        let NodeKind::Map(entries) = &doc.node(doc.root.unwrap()).kind else {
+            panic!()
+        };
+        assert_eq!(doc.node(entries[1].0).pos, Pos::new(3, 1));
+    }
+}

@@ -1,0 +1,207 @@
+//! Findings (error, warning, info at a line and column) and the ways they are printed: the human
+//! compiler-style format, the JSON lines of `--format json`, and the reference's `--validate` log.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::yaml::Pos;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Finding {
+    pub severity: Severity,
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn error(pos: Pos, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            pos,
+            message: message.into(),
+        }
+    }
+    pub fn warning(pos: Pos, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            pos,
+            message: message.into(),
+        }
+    }
+    pub fn info(pos: Pos, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Info,
+            pos,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sorts by position (then severity and text) and drops exact repeats, which arise when an
+/// aliased node is read in several places.
+pub fn normalize(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| (a.pos, a.severity, &a.message).cmp(&(b.pos, b.severity, &b.message)));
+    findings.dedup();
+}
+
+/// The findings for one input, with the text they point into (decompressed when the input was
+/// gzip) so that the human format can show the offending line.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub source: String,
+}
+
+impl Report {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+    pub fn has_warnings(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.severity == Severity::Warning)
+    }
+
+    /// `FILE:LINE:COL: KIND: MESSAGE`, then the source line and a caret under the column.
+    pub fn to_human(&self, file: &str) -> String {
+        let mut out = String::new();
+        let lines: Vec<&str> = self.source.lines().collect();
+        for f in &self.findings {
+            let _ = writeln!(
+                out,
+                "{file}:{}:{}: {}: {}",
+                f.pos.line,
+                f.pos.col,
+                f.severity.as_str(),
+                f.message
+            );
+            let Some(line) = f.pos.line.checked_sub(1).and_then(|i| lines.get(i)) else {
+                continue;
+            };
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let gutter = f.pos.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            // Keep tabs in the caret line so that it lines up under tab-indented text.
+            let caret_pad: String = line
+                .chars()
+                .take(f.pos.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^");
+        }
+        out
+    }
+
+    /// One JSON object: `{"file":…,"entries":[{"kind","line","column","message"}]}`.
+    pub fn to_json(&self, file: &str) -> String {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            kind: Severity,
+            line: usize,
+            column: usize,
+            message: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            file: &'a str,
+            entries: Vec<Entry<'a>>,
+        }
+        let out = Out {
+            file,
+            entries: self
+                .findings
+                .iter()
+                .map(|f| Entry {
+                    kind: f.severity,
+                    line: f.pos.line,
+                    column: f.pos.col,
+                    message: &f.message,
+                })
+                .collect(),
+        };
+        serde_json::to_string(&out).unwrap_or_default()
+    }
+
+    /// The reference's `-validate` log lines: `line N: KIND: MESSAGE`.
+    pub fn to_compat(&self) -> Vec<String> {
+        self.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "line {}: {}: {}",
+                    f.pos.line,
+                    f.severity.as_str(),
+                    f.message
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            findings: vec![Finding::error(Pos::new(2, 11), "invalid value \"x\"")],
+            source: "#cloud-config\nhostname:\tx\n".into(),
+        }
+    }
+
+    #[test]
+    fn human_format_shows_line_and_caret() {
+        let text = report().to_human("a.yml");
+        assert_eq!(
+            text,
+            "a.yml:2:11: error: invalid value \"x\"\n  |\n2 | hostname:\tx\n  |          \t^\n"
+        );
+    }
+
+    #[test]
+    fn json_format_is_one_object() {
+        assert_eq!(
+            report().to_json("-"),
+            r#"{"file":"-","entries":[{"kind":"error","line":2,"column":11,"message":"invalid value \"x\""}]}"#
+        );
+    }
+
+    #[test]
+    fn compat_format_is_the_references() {
+        assert_eq!(
+            report().to_compat(),
+            vec!["line 2: error: invalid value \"x\""]
+        );
+    }
+
+    #[test]
+    fn normalize_sorts_and_dedups() {
+        let mut v = vec![
+            Finding::warning(Pos::new(3, 1), "b"),
+            Finding::error(Pos::new(1, 1), "a"),
+            Finding::warning(Pos::new(3, 1), "b"),
+        ];
+        normalize(&mut v);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].pos.line, 1);
+    }
+}

@@ -1,0 +1,195 @@
+//! `kindling validate`: one user-data payload in, every finding out. Offline and side-effect free.
+//! Handles the payload level (gzip, header, script, Ignition, multipart) and hands YAML to config.
+
+use crate::config::{self, values, yaml};
+use crate::report::{self, Finding, Report};
+use crate::userdata::{self, Kind, PartKind};
+
+/// Validates one user-data payload as a datasource would hand it over.
+pub fn validate(data: &[u8]) -> Report {
+    let data = match userdata::gunzip_payload(data) {
+        Ok(None) => data.to_vec(),
+        Ok(Some(bytes)) => bytes,
+        Err(e) => {
+            return Report {
+                findings: vec![Finding::error(
+                    yaml::Pos::new(1, 1),
+                    format!("the gzip payload does not decompress completely ({e}); nothing in it was validated"),
+                )],
+                source: String::new(),
+            }
+        }
+    };
+    let mut findings = body(&data);
+    report::normalize(&mut findings);
+    Report {
+        findings,
+        source: String::from_utf8_lossy(&data).into_owned(),
+    }
+}
+
+fn body(data: &[u8]) -> Vec<Finding> {
+    match userdata::detect_for_validation(data) {
+        Kind::Empty | Kind::Ignition => Vec::new(),
+        Kind::Script => script(data),
+        Kind::CloudConfig => cloud_config(data),
+        Kind::Multipart => multipart(data),
+        Kind::Unknown => vec![Finding::error(yaml::Pos::new(1, 1), header_mistake(data))],
+    }
+}
+
+fn script(data: &[u8]) -> Vec<Finding> {
+    match userdata::script_interpreter(data) {
+        Some(_) => Vec::new(),
+        None => vec![Finding::error(
+            yaml::Pos::new(1, 1),
+            "the \"#!\" line names no interpreter; write the interpreter's path after it, e.g. \"#!/bin/bash\"",
+        )],
+    }
+}
+
+fn cloud_config(data: &[u8]) -> Vec<Finding> {
+    match std::str::from_utf8(data) {
+        Ok(text) => config::parse(text).findings,
+        Err(e) => {
+            let valid = &data[..e.valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            vec![Finding::error(
+                yaml::Pos::new(line, col),
+                "a cloud-config must be UTF-8 text; this byte is not valid UTF-8",
+            )]
+        }
+    }
+}
+
+fn multipart(data: &[u8]) -> Vec<Finding> {
+    let split = userdata::split_multipart(data);
+    let mut out: Vec<Finding> = split
+        .errors
+        .into_iter()
+        .map(|e| Finding::error(yaml::Pos::new(e.line.max(1), 1), e.message))
+        .collect();
+    for part in split.parts {
+        let label = format!(
+            "part {}",
+            part.index
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(".")
+        );
+        let findings = match part.kind {
+            PartKind::CloudConfig => cloud_config(&part.body),
+            PartKind::Script => script(&part.body),
+            PartKind::Ignition | PartKind::Unknown => Vec::new(),
+        };
+        for f in findings {
+            out.push(if part.verbatim {
+                Finding {
+                    pos: yaml::Pos::new(part.first_line + f.pos.line - 1, f.pos.col),
+                    message: format!("{label}: {}", f.message),
+                    ..f
+                }
+            } else {
+                // A decoded part's lines are not the document's: point at its first body line.
+                Finding {
+                    pos: yaml::Pos::new(part.first_line, 1),
+                    message: format!("{label}, line {}: {}", f.pos.line, f.message),
+                    ..f
+                }
+            });
+        }
+    }
+    out
+}
+
+/// The line-1 error for a payload that is none of the known kinds, naming the likely mistake.
+fn header_mistake(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    let first = text.lines().next().unwrap_or("");
+    let first = first.trim_end_matches(|c: char| c.is_whitespace());
+    const EXPECTED: &str =
+        "user-data must start with \"#cloud-config\" or \"#!\", or be multipart MIME or Ignition JSON";
+    if let Some(rest) = first.strip_prefix('\u{feff}') {
+        if rest.trim() == "#cloud-config" {
+            return "the document starts with a UTF-8 byte order mark (BOM) before \"#cloud-config\"; save the file without a BOM".into();
+        }
+    }
+    if first.trim_start() == "#cloud-config" {
+        return "\"#cloud-config\" must begin at the first column of line 1; remove the whitespace before it".into();
+    }
+    if first.starts_with("#include") {
+        return format!("\"#include\" user-data is not supported; {EXPECTED} (use #cloud-config)");
+    }
+    let lowered = first.trim().to_ascii_lowercase();
+    if lowered.starts_with('#') && values::edit_distance(&lowered, "#cloud-config") <= 3 {
+        return format!(
+            "the first line is \"{}\"; did you mean \"#cloud-config\"?",
+            first.chars().take(40).collect::<String>()
+        );
+    }
+    let looks_like_config = yaml::parse(&text)
+        .ok()
+        .and_then(|doc| {
+            doc.root
+                .map(|r| matches!(doc.node(r).kind, yaml::NodeKind::Map(_)))
+        })
+        .unwrap_or(false);
+    if looks_like_config {
+        return "missing the \"#cloud-config\" header: a cloud-config must start with the line \"#cloud-config\"".into();
+    }
+    format!(
+        "{EXPECTED}; the first line is \"{}\" (is a #cloud-config header missing?)",
+        first.chars().take(40).collect::<String>()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<(usize, &'static str)> {
+        validate(text.as_bytes())
+            .findings
+            .iter()
+            .map(|f| (f.pos.line, f.severity.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn dispatch_reference_vector_24() {
+        assert_eq!(lines("{}"), vec![(1, "error")]);
+        assert!(lines("{\"ignitionVersion\":1}").is_empty());
+        assert!(lines("#!/bin/bash\necho hi\n").is_empty());
+        assert!(lines("").is_empty());
+    }
+
+    #[test]
+    fn whitespace_only_is_not_empty() {
+        assert_eq!(lines("  \n"), vec![(1, "error")]);
+    }
+
+    #[test]
+    fn header_hints() {
+        let msg = |t: &str| validate(t.as_bytes()).findings[0].message.clone();
+        assert!(msg("\u{feff}#cloud-config\nhostname: a\n").contains("byte order mark"));
+        assert!(msg(" #cloud-config\nhostname: a\n").contains("first column"));
+        assert!(msg("#cloudconfig\nhostname: a\n").contains("did you mean \"#cloud-config\""));
+        assert!(msg("hostname: a\n").contains("missing the \"#cloud-config\" header"));
+        assert!(msg("#include\nhttp://x\n").contains("#include"));
+    }
+
+    #[test]
+    fn script_without_interpreter() {
+        assert_eq!(lines("#!\nset -e\n"), vec![(1, "error")]);
+        assert_eq!(lines("#!   \n"), vec![(1, "error")]);
+    }
+
+    #[test]
+    fn invalid_utf8_in_cloud_config_is_located() {
+        let f = validate(b"#cloud-config\nhostname: a\xff\n").findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].pos.line, f[0].pos.col), (2, 12));
+    }
+}
