@@ -122,12 +122,18 @@ fn header_mistake(data: &[u8]) -> String {
     if first.starts_with("#include") {
         return format!("\"#include\" user-data is not supported; {EXPECTED} (use #cloud-config)");
     }
+    if text.trim().is_empty() {
+        return format!("user-data of only whitespace is not empty; {EXPECTED} (empty user-data has no bytes at all)");
+    }
     let lowered = first.trim().to_ascii_lowercase();
     if lowered.starts_with('#') && values::edit_distance(&lowered, "#cloud-config") <= 3 {
         return format!(
             "the first line is \"{}\"; did you mean \"#cloud-config\"?",
             first.chars().take(40).collect::<String>()
         );
+    }
+    if first.starts_with('{') && serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+        return format!("this JSON is not an Ignition config (it has no \"ignition\": {{\"version\": …}}); {EXPECTED}");
     }
     let looks_like_config = yaml::parse(&text)
         .ok()

@@ -384,10 +384,7 @@ impl<'d> Walker<'d> {
             let found = w.describe(rid);
             w.error(
                 pos,
-                format!(
-                    "\"{key}\" must be a {}, found {found}{hint}",
-                    field.ty.name()
-                ),
+                format!("\"{key}\" must be {}, found {found}{hint}", field.ty.name()),
             );
             None
         };
@@ -407,6 +404,10 @@ impl<'d> Walker<'d> {
                             None
                         }
                     };
+                }
+                if field.required && text.is_empty() {
+                    self.error(pos, format!("\"{key}\" must not be empty"));
+                    return None;
                 }
                 if self.rule(field, key, text, rid) {
                     Some(Value::Str(text.to_string()))
@@ -674,11 +675,21 @@ impl<'d> Walker<'d> {
 /// A write_files path must be absolute and outside the read-only /usr (by component, after
 /// resolving `..`), except CoreOS's writable OEM partition /usr/share/oem.
 pub fn check_file_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("write_files path must not be empty".into());
+    }
     if !path.starts_with('/') {
+        let hint = if path.starts_with("..") {
+            String::new()
+        } else {
+            format!(
+                "; did you mean \"/{}\"?",
+                excerpt(path.trim_start_matches("./"))
+            )
+        };
         return Err(format!(
-            "write_files path \"{}\" is not absolute; write it as \"/{}\"",
-            excerpt(path),
-            excerpt(path.trim_start_matches("./"))
+            "write_files path \"{}\" is not absolute{hint}",
+            excerpt(path)
         ));
     }
     let mut parts: Vec<&str> = Vec::new();

@@ -15,13 +15,16 @@ pub fn base64(text: &[u8]) -> Result<Vec<u8>, String> {
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            // Go's decoder, which the reference uses, ignores stray bits in the last symbol.
+            .with_decode_allow_trailing_bits(true),
     );
     engine.decode(&compact).map_err(|e| match e {
         base64::DecodeError::InvalidByte(at, byte) => {
             format!("invalid base64 character {:?} at offset {at}", byte as char)
         }
         base64::DecodeError::InvalidLength(_) => "base64 data has an invalid length".to_string(),
+        base64::DecodeError::InvalidPadding => "base64 padding is invalid".to_string(),
         other => format!("invalid base64: {other}"),
     })
 }

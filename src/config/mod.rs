@@ -46,10 +46,48 @@ pub fn parse(text: &str) -> Parsed {
             "a further YAML document starts here; only the first document of a cloud-config is used, so this one is ignored",
         ));
     }
+    findings.extend(tab_only_lines(&doc, text));
     crate::report::normalize(&mut findings);
     Parsed {
         config: CloudConfig::from_entries(&checked.root),
         findings,
         syntax_ok: true,
     }
+}
+
+/// Blank lines holding a tab. YAML 1.2 (and kindling) read them as blank, but the reference's
+/// parser (yaml.v3) rejects the whole document at them ("found character that cannot start any
+/// token"), so a fleet still booting coreos-cloudinit would lose the config: worth a warning.
+fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
+    // Lines inside block scalars are content, not YAML structure.
+    let mut in_block = vec![false; text.lines().count() + 2];
+    for node in &doc.nodes {
+        if let yaml::NodeKind::Scalar {
+            style: yaml::Style::Literal | yaml::Style::Folded,
+            ..
+        } = node.kind
+        {
+            for line in node.pos.line + 1..=node.end_line {
+                if let Some(slot) = in_block.get_mut(line) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    let last = doc.extra_documents.first().map_or(usize::MAX, |p| p.line);
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .take_while(|(n, _)| *n < last)
+        .filter(|(n, l)| {
+            l.contains('\t') && l.trim().is_empty() && !in_block.get(*n).copied().unwrap_or(false)
+        })
+        .map(|(n, l)| {
+            let col = l.chars().take_while(|c| *c != '\t').count() + 1;
+            Finding::warning(
+                yaml::Pos::new(n, col),
+                "a blank line holding a tab: kindling reads it as blank, but coreos-cloudinit's YAML parser rejects the whole document here (found character that cannot start any token)",
+            )
+        })
+        .collect()
 }

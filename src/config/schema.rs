@@ -14,16 +14,16 @@ pub enum Ty {
 }
 
 impl Ty {
-    /// The type as a message names it: `"K" must be a <name>`.
+    /// The type as a message names it: `"K" must be <name>`.
     pub fn name(self) -> &'static str {
         match self {
-            Ty::Str => "string",
-            Ty::Int => "integer",
-            Ty::Float => "number",
-            Ty::Bool => "boolean",
-            Ty::StrList => "list of strings",
-            Ty::Map(_) => "mapping",
-            Ty::List(_) => "list of mappings",
+            Ty::Str => "a string",
+            Ty::Int => "an integer",
+            Ty::Float => "a number",
+            Ty::Bool => "a boolean",
+            Ty::StrList => "a list of strings",
+            Ty::Map(_) => "a mapping",
+            Ty::List(_) => "a list of mappings",
         }
     }
 }

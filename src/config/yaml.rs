@@ -201,16 +201,42 @@ fn block_indicator(lines: &[&str], content: Pos) -> Pos {
         }
         // The indicator is the last `|` or `>` before any comment on that line.
         let code = text.split(" #").next().unwrap_or(text);
-        return match code
-            .char_indices()
-            .filter(|(_, c)| matches!(c, '|' | '>'))
-            .last()
-        {
+        return match code.char_indices().rfind(|(_, c)| matches!(c, '|' | '>')) {
             Some((byte, _)) => Pos::new(line, code[..byte].chars().count() + 1),
             None => content,
         };
     }
     content
+}
+
+/// Places a scanner error for a reader. The scanner notices a plain scalar that lacks its `:`
+/// only at the next token, often lines later or at the end of input; the scalar itself is on
+/// the last line with content before that point, which is where the reader has to look.
+fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
+    let past_end = line > lines.len() || lines[line - 1..].iter().all(|l| l.trim().is_empty());
+    if info.contains("simple key expect ':'") || past_end {
+        let content = (1..line.min(lines.len() + 1)).rev().find(|&l| {
+            let t = lines[l - 1].trim();
+            !t.is_empty() && !t.starts_with('#')
+        });
+        if let Some(l) = content {
+            let text = lines[l - 1].trim_end_matches('\r');
+            let indent = text.chars().take_while(|c| c.is_whitespace()).count();
+            let message = if info.contains("simple key expect ':'") {
+                "could not find the expected ':' after this key (a line of plain text inside a mapping)".to_string()
+            } else {
+                info.to_string()
+            };
+            return SyntaxError {
+                pos: Pos::new(l, indent + 1),
+                message,
+            };
+        }
+    }
+    SyntaxError {
+        pos: Pos::new(line, col),
+        message: info.to_string(),
+    }
 }
 
 /// Parses the first YAML document of `text`. Later documents are only located.
@@ -233,10 +259,12 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
                     // A fault inside an ignored document changes nothing kindling reads.
                     break;
                 }
-                return Err(SyntaxError {
-                    pos: Pos::new(e.marker().line().max(1), e.marker().col() + 1),
-                    message: e.info().to_string(),
-                });
+                return Err(located(
+                    &lines,
+                    e.marker().line().max(1),
+                    e.marker().col() + 1,
+                    e.info(),
+                ));
             }
         };
         let pos = start_of(&span);
@@ -423,6 +451,16 @@ mod tests {
         assert_eq!(e.pos.line, 4);
         let e = parse("#cloud-config\na: \"abc\nb: 1\n").unwrap_err();
         assert_eq!(e.pos.line, 2);
+    }
+
+    #[test]
+    fn a_key_without_colon_is_reported_on_its_own_line() {
+        // reference.md §7.1 vector 23.
+        assert_eq!(parse("a:\na\n").unwrap_err().pos.line, 2);
+        assert_eq!(parse("#hello\na:\na").unwrap_err().pos.line, 3);
+        assert_eq!(parse("a:\na\nb: 1\n").unwrap_err().pos.line, 2);
+        assert_eq!(parse("x: 1\nfoo\n\n\n# c\n").unwrap_err().pos.line, 2);
+        assert!(parse("a:\na\n").unwrap_err().message.contains("':'"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Splits multipart/mixed user-data into typed parts that know their lines in the whole document.
-//! Dispatch follows the reference (FC); envelope faults are reported per part instead of failing all.
+//! Dispatch follows the reference (FC); envelope faults are reported per part, not for the whole.
 
 use std::borrow::Cow;
 
@@ -265,8 +265,14 @@ struct Nested<'a> {
 
 /// Cuts a multipart body (everything after its header block) into parts and handles each.
 fn split_body(body: &[u8], nested: &Nested<'_>, out: &mut Out) {
-    let delimiters = find_delimiters(body, nested.boundary);
-    if delimiters.is_empty() {
+    // Delimiters are found lazily and lines counted as the parts go by, so that a document of
+    // millions of empty parts costs no memory beyond the capped output.
+    let mut delimiters = Delimiters {
+        data: body,
+        boundary: nested.boundary,
+        pos: 0,
+    };
+    let Some(mut current) = delimiters.next() else {
         out.error(MimeError {
             line: nested.boundary_line,
             message: format!(
@@ -277,65 +283,67 @@ fn split_body(body: &[u8], nested: &Nested<'_>, out: &mut Out) {
             ),
         });
         return;
-    }
-
-    let lines = LineIndex::new(body);
-    for (i, delimiter) in delimiters.iter().enumerate() {
-        if delimiter.close || out.full {
-            break;
-        }
-        let start = delimiter.next_line;
-        let end = match delimiters.get(i + 1) {
+    };
+    let mut counted = 0;
+    let mut line = 1;
+    let mut number = 0;
+    while !current.close && !out.full {
+        number += 1;
+        let next = delimiters.next();
+        let start = current.next_line;
+        let end = match next {
             Some(next) => content_end(body, start, next.start),
             None => body.len(),
         };
-        let Some(bytes) = body.get(start..end) else {
-            continue;
-        };
+        let bytes = body.get(start..end).unwrap_or_default();
         // Without a close delimiter, a last "part" of nothing but line breaks is the usual
         // trailing newline after a forgotten `--`, not a part without headers.
-        if delimiters.get(i + 1).is_none() && bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
+        if next.is_some() || !bytes.iter().all(u8::is_ascii_whitespace) {
+            line += count_lines_before(
+                body.get(counted..).unwrap_or_default(),
+                start.saturating_sub(counted),
+            );
+            counted = start;
+            let mut index = nested.prefix.to_vec();
+            index.push(number);
+            let span = Span {
+                bytes,
+                line,
+                place: nested.place,
+            };
+            split_part(&span, index, out);
         }
-        let mut index = nested.prefix.to_vec();
-        index.push(i + 1);
-        let span = Span {
-            data: body,
-            start,
-            end,
-            lines: &lines,
-            place: nested.place,
-        };
-        split_part(&span, index, out);
+        match next {
+            Some(next) => current = next,
+            None => break,
+        }
     }
 }
 
 /// One part's bytes within its multipart body.
 struct Span<'a> {
-    data: &'a [u8],
-    start: usize,
-    end: usize,
-    lines: &'a LineIndex,
+    bytes: &'a [u8],
+    /// The body-local line of the part's first byte.
+    line: usize,
     place: Place,
 }
 
 impl Span<'_> {
-    /// The whole-document line of a byte offset in the body.
-    fn line_at(&self, offset: usize) -> usize {
-        self.place.line(self.lines.line_of(offset))
-    }
-
     /// The whole-document line of the part's own line `k` (1-based, from its first header).
     fn part_line(&self, k: usize) -> usize {
-        let local = self.lines.line_of(self.start) + k.saturating_sub(1);
-        self.place.line(local)
+        self.place.line(self.line + k.saturating_sub(1))
+    }
+
+    /// The whole-document line of the part's byte `offset`.
+    fn line_at(&self, offset: usize) -> usize {
+        self.part_line(count_lines_before(self.bytes, offset) + 1)
     }
 }
 
 fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
     let name = label(&index);
-    let bytes = span.data.get(span.start..span.end).unwrap_or_default();
-    let headers_line = span.line_at(span.start);
+    let bytes = span.bytes;
+    let headers_line = span.part_line(1);
     let mut fail = |line: usize, message: String| out.error(MimeError { line, message });
 
     let block = HeaderBlock::parse(bytes);
@@ -382,7 +390,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
 
     let body_start = block.body_start.min(bytes.len());
     let raw = bytes.get(body_start..).unwrap_or_default();
-    let first_line = span.line_at(span.start + body_start);
+    let first_line = span.line_at(body_start);
 
     let encoding = block
         .get("content-transfer-encoding")
@@ -547,43 +555,50 @@ struct Delimiter {
     close: bool,
 }
 
-/// The delimiter lines of a multipart body, up to and including the close delimiter (the
-/// epilogue after it is never looked at).
-fn find_delimiters(data: &[u8], boundary: &[u8]) -> Vec<Delimiter> {
-    let mut found = Vec::new();
-    let mut pos = 0;
-    while pos < data.len() {
-        let rest = data.get(pos..).unwrap_or_default();
-        let (line, next_line) = match rest.iter().position(|&b| b == b'\n') {
-            Some(n) => (rest.get(..n).unwrap_or_default(), pos + n + 1),
-            None => (rest, data.len()),
-        };
-        let after = line
-            .strip_prefix(b"--")
-            .and_then(|l| l.strip_prefix(boundary));
-        if let Some(after) = after {
+/// The delimiter lines of a multipart body, in order, up to and including the close delimiter
+/// (the epilogue after it is never looked at).
+struct Delimiters<'a> {
+    data: &'a [u8],
+    boundary: &'a [u8],
+    /// Where the next line to look at begins; past the end once the close delimiter is found.
+    pos: usize,
+}
+
+impl Iterator for Delimiters<'_> {
+    type Item = Delimiter;
+
+    fn next(&mut self) -> Option<Delimiter> {
+        while self.pos < self.data.len() {
+            let start = self.pos;
+            let rest = self.data.get(start..).unwrap_or_default();
+            let (line, next_line) = match rest.iter().position(|&b| b == b'\n') {
+                Some(n) => (rest.get(..n).unwrap_or_default(), start + n + 1),
+                None => (rest, self.data.len()),
+            };
+            self.pos = next_line;
+            let Some(after) = line
+                .strip_prefix(b"--")
+                .and_then(|l| l.strip_prefix(self.boundary))
+            else {
+                continue;
+            };
             // RFC 2046 allows transport padding after a delimiter; anything else means the line
             // merely starts like one (a longer boundary, or content).
             let padding = |s: &[u8]| s.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
-            if after.strip_prefix(b"--").is_some_and(padding) {
-                found.push(Delimiter {
-                    start: pos,
-                    next_line,
-                    close: true,
-                });
-                break;
+            let close = after.strip_prefix(b"--").is_some_and(padding);
+            if close {
+                self.pos = usize::MAX;
             }
-            if padding(after) {
-                found.push(Delimiter {
-                    start: pos,
+            if close || padding(after) {
+                return Some(Delimiter {
+                    start,
                     next_line,
-                    close: false,
+                    close,
                 });
             }
         }
-        pos = next_line;
+        None
     }
-    found
 }
 
 /// Where a part's content ends: before the CRLF or LF that precedes the next delimiter line,
@@ -603,29 +618,6 @@ fn content_end(data: &[u8], start: usize, next_delimiter: usize) -> usize {
 fn count_lines_before(data: &[u8], offset: usize) -> usize {
     let head = data.get(..offset).unwrap_or(data);
     head.iter().filter(|&&b| b == b'\n').count()
-}
-
-/// Line numbers by byte offset, counting LF (so CRLF is one line end).
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(data: &[u8]) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            data.iter()
-                .enumerate()
-                .filter(|(_, &b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { starts }
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).max(1)
-    }
 }
 
 /// A leading RFC 822 header block: the fields as mailparse reads them, plus the line of each.
