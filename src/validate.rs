@@ -22,10 +22,9 @@ pub fn validate(data: &[u8]) -> Report {
     };
     let mut findings = body(&data);
     report::normalize(&mut findings);
-    Report {
-        findings,
-        source: String::from_utf8_lossy(&data).into_owned(),
-    }
+    let source = String::from_utf8(data)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Report { findings, source }
 }
 
 fn body(data: &[u8]) -> Vec<Finding> {

@@ -1,6 +1,7 @@
 //! Reads the YAML tree through the schema: every finding of the validator and the normalized
 //! values the typed model is built from come out of this one walk.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
@@ -117,7 +118,8 @@ pub struct Checked {
 pub fn check(doc: &Document, text: &str) -> Checked {
     let mut w = Walker {
         doc,
-        lines: text.lines().collect(),
+        text,
+        lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
         budget: doc.nodes.len().saturating_mul(4).max(10_000),
         budget_reported: false,
@@ -154,7 +156,9 @@ pub fn check(doc: &Document, text: &str) -> Checked {
 
 struct Walker<'d> {
     doc: &'d Document,
-    lines: Vec<&'d str>,
+    text: &'d str,
+    /// The document's lines, split only when a finding inside a block scalar needs its column.
+    lines: std::cell::OnceCell<Vec<&'d str>>,
     findings: Vec<Finding>,
     /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
     budget: usize,
@@ -279,10 +283,10 @@ impl<'d> Walker<'d> {
         self.entries(id, &mut entries, false, 0);
 
         // Canonical key -> where it was first written; merged keys never count as duplicates.
-        let mut seen: HashMap<String, (Pos, &'d str)> = HashMap::new();
+        let mut seen: HashMap<Cow<'d, str>, (Pos, &'d str)> = HashMap::new();
         let mut out = Entries::default();
         let mut present: Vec<&'static str> = Vec::new();
-        let mut value_pos: HashMap<&'static str, Pos> = HashMap::new();
+        let mut value_pos: Vec<(&'static str, Pos)> = Vec::new();
 
         for e in &entries {
             let key_id = self.doc.resolve(e.key);
@@ -294,7 +298,11 @@ impl<'d> Walker<'d> {
                 }
                 continue;
             };
-            let canonical = key.replace('-', "_");
+            let canonical: Cow<'d, str> = if key.contains('-') {
+                Cow::Owned(key.replace('-', "_"))
+            } else {
+                Cow::Borrowed(key)
+            };
             if let Some(&(first, first_text)) = seen.get(&canonical) {
                 if !e.merged {
                     let msg = if first_text == key {
@@ -320,7 +328,7 @@ impl<'d> Walker<'d> {
             }
             present.push(field.key);
             let vpos = self.doc.node(e.value).pos;
-            value_pos.insert(field.key, vpos);
+            value_pos.push((field.key, vpos));
             if self.is_null(e.value) {
                 if field.required {
                     self.error(
@@ -630,6 +638,7 @@ impl<'d> Walker<'d> {
         let line = node.pos.line + 1 + idx;
         let col = self
             .lines
+            .get_or_init(|| self.text.lines().collect())
             .get(line - 1)
             .map(|l| l.chars().take_while(|c| *c == ' ').count() + 1)
             .unwrap_or(1);
@@ -637,12 +646,13 @@ impl<'d> Walker<'d> {
     }
 
     /// Decodes a write_files entry's content by its encoding, so the model holds the bytes to write.
-    fn decode_write_file(&mut self, entries: &mut Entries, value_pos: &HashMap<&'static str, Pos>) {
+    fn decode_write_file(&mut self, entries: &mut Entries, value_pos: &[(&'static str, Pos)]) {
+        let value_at = |key: &str| value_pos.iter().find(|(k, _)| *k == key).map(|(_, p)| *p);
         let encoding = match entries.get("encoding") {
             Some(Value::Str(e)) => e.clone(),
             _ => String::new(),
         };
-        if value_pos.contains_key("encoding") && entries.get("encoding").is_none() {
+        if value_at("encoding").is_some() && entries.get("encoding").is_none() {
             // The encoding was invalid (already reported): the file cannot be written at all.
             entries.0.clear();
             return;
@@ -658,7 +668,7 @@ impl<'d> Walker<'d> {
         match decode::content(&encoding, &raw) {
             Ok(bytes) => entries.0[idx].1 = Value::Bytes(bytes),
             Err(why) => {
-                let pos = value_pos.get("content").copied().unwrap_or_default();
+                let pos = value_at("content").unwrap_or_default();
                 self.error(
                     pos,
                     format!("content cannot be decoded as \"{encoding}\": {why}"),

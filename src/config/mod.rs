@@ -59,6 +59,9 @@ pub fn parse(text: &str) -> Parsed {
 /// parser (yaml.v3) rejects the whole document at them ("found character that cannot start any
 /// token"), so a fleet still booting coreos-cloudinit would lose the config: worth a warning.
 fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
+    if !text.contains('\t') {
+        return Vec::new();
+    }
     // Lines inside block scalars are content, not YAML structure.
     let mut in_block = vec![false; text.lines().count() + 2];
     for node in &doc.nodes {

@@ -90,18 +90,20 @@ pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
         if line.trim_start_matches(is_space).starts_with(['#', ';']) {
             continue;
         }
-        let (start, mut logical) = match pending.take() {
+        // Only continued lines are joined into a new string; the rest are checked in place.
+        let (start, logical): (usize, std::borrow::Cow<str>) = match pending.take() {
             Some((start, mut joined)) => {
                 joined.push_str(line);
-                (start, joined)
+                (start, joined.into())
             }
-            None => (index, line.to_string()),
+            None => (index, line.into()),
         };
         if continues(&logical) {
             // systemd turns the escaping backslash into a space and keeps reading.
-            logical.pop();
-            logical.push(' ');
-            pending = Some((start, logical));
+            let mut joined = logical.into_owned();
+            joined.pop();
+            joined.push(' ');
+            pending = Some((start, joined));
             continue;
         }
         if let Some(msg) = check_line(&logical, &mut in_section) {

@@ -1,0 +1,203 @@
+//! The binary as operators and CI call it: subcommands, formats, exit codes, the compat flags.
+
+use assert_cmd::Command;
+
+fn kindling() -> Command {
+    Command::cargo_bin("kindling").unwrap()
+}
+
+fn data(path: &str) -> String {
+    format!(
+        "{}/testdata/cloud-configs/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn clean_config_exits_0_and_prints_nothing() {
+    kindling()
+        .args(["validate", &data("demo.yml")])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn human_format_shows_file_line_column_source_and_caret() {
+    let out = stdout_of(kindling().args(["validate", &data("rules/r11-manage-etc-hosts.yml")]));
+    let file = data("rules/r11-manage-etc-hosts.yml");
+    assert_eq!(
+        out,
+        format!(
+            "{file}:2:19: error: invalid value \"true\" for \"manage_etc_hosts\": expected one of \"localhost\"\n  |\n2 | manage_etc_hosts: true\n  |                   ^\n1 error, 0 warnings in 1 file\n"
+        )
+    );
+    kindling()
+        .args(["validate", &data("rules/r11-manage-etc-hosts.yml")])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn json_format_is_one_object_per_file_per_line() {
+    let out = stdout_of(kindling().args([
+        "validate",
+        "--format",
+        "json",
+        &data("demo.yml"),
+        &data("reference/v18-etcd-discovery.yml"),
+    ]));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["entries"].as_array().unwrap().len(), 0);
+    let entries = lines[1]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["kind"], "warning");
+    assert_eq!(entries[0]["line"], 3);
+    assert_eq!(entries[0]["column"], 3);
+    assert!(entries[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("discovery URL is not valid"));
+}
+
+#[test]
+fn standard_input_is_named_dash() {
+    let out = stdout_of(
+        kindling()
+            .args(["validate", "--format", "json", "-"])
+            .write_stdin("#cloud-config\nhostname: a_b\n"),
+    );
+    assert!(
+        out.starts_with(r#"{"file":"-","entries":[{"kind":"error","line":2,"column":11"#),
+        "{out}"
+    );
+    // No FILE at all reads standard input too.
+    kindling()
+        .arg("validate")
+        .write_stdin("#cloud-config\nhostname: ok\n")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn warnings_pass_unless_strict() {
+    let f = data("reference/v22-unrecognized.yml");
+    kindling().args(["validate", &f]).assert().code(0);
+    kindling()
+        .args(["validate", "--strict", &f])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    kindling()
+        .args(["validate", "--format", "xml", "x"])
+        .assert()
+        .code(2);
+    kindling()
+        .args(["validate", "--no-such-flag"])
+        .assert()
+        .code(2);
+    kindling().args(["-no-such-flag"]).assert().code(2);
+}
+
+#[test]
+fn unreadable_file_is_an_error_naming_it() {
+    let out = kindling()
+        .args(["validate", "/nonexistent/user-data"])
+        .assert()
+        .code(1);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("cannot read /nonexistent/user-data"),
+        "{text}"
+    );
+}
+
+#[test]
+fn several_files_exit_1_when_any_has_an_error() {
+    kindling()
+        .args([
+            "validate",
+            &data("demo.yml"),
+            &data("rules/r13-hostnames.yml"),
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn compat_validate_prints_the_references_log_lines() {
+    let out = kindling()
+        .args([
+            "-validate",
+            "-from-file",
+            &data("reference/v20-invalid-values.yml"),
+        ])
+        .assert()
+        .code(1);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    // `YYYY/MM/DD HH:MM:SS line N: KIND: MESSAGE`
+    let (stamp, rest) = lines[0].split_at(19);
+    assert!(
+        stamp.as_bytes()[4] == b'/' && stamp.as_bytes()[13] == b':',
+        "{stamp}"
+    );
+    assert!(
+        rest.starts_with(" line 5: error: invalid value \"lol\""),
+        "{rest}"
+    );
+    kindling()
+        .args(["--validate=true", "--from-file", &data("demo.yml")])
+        .assert()
+        .code(0)
+        .stderr("");
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = kindling().args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn compat_flag_errors_match_the_reference() {
+    let (code, out, _) = run(&["-oem", "nope", "-from-file", "x"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("Invalid option to -oem: \"nope\""), "{out}");
+    let (code, out, _) = run(&["-convert-netconf=yaml", "-from-file", "x"]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("Invalid option to -convert-netconf: 'yaml'"),
+        "{out}"
+    );
+    let (code, out, _) = run(&[]);
+    assert_eq!(code, 2);
+    assert!(out.contains("Provide at least one of --from-file"), "{out}");
+    assert_eq!(run(&["-h"]).0, 0);
+    let (code, out, _) = run(&["-version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("kindling "), "{out}");
+}
+
+#[test]
+fn sources_that_are_not_built_yet_say_so() {
+    let (code, _, err) = run(&["-from-ec2-metadata", "http://127.0.0.1:9/", "-validate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not supported yet"), "{err}");
+}
