@@ -59,6 +59,24 @@ impl Finding {
 /// Sorts by position (then severity and text) and drops exact repeats, which arise when an
 /// aliased node is read in several places.
 pub fn normalize(findings: &mut Vec<Finding>) {
+    // Messages quote the user's text; a stray newline or escape sequence must not reach a
+    // terminal or split a report line, whichever check wrote the message.
+    for f in findings.iter_mut() {
+        if f.message.chars().any(char::is_control) {
+            f.message = f
+                .message
+                .chars()
+                .flat_map(|c| {
+                    let escaped: Vec<char> = if c.is_control() {
+                        c.escape_debug().collect()
+                    } else {
+                        vec![c]
+                    };
+                    escaped
+                })
+                .collect();
+        }
+    }
     findings.sort_by(|a, b| (a.pos, a.severity, &a.message).cmp(&(b.pos, b.severity, &b.message)));
     findings.dedup();
 }

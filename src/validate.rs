@@ -20,11 +20,35 @@ pub fn validate(data: &[u8]) -> Report {
             }
         }
     };
+    // YAML ends a line at a lone CR too; make every other line count (MIME part lines, the
+    // UTF-8 check, the human format's source excerpt) agree with it.
+    // (Not in MIME, where only LF and CRLF end a line: a part with a lone CR is placed like an
+    // encoded one instead.)
+    let data = if userdata::detect_for_validation(&data) == Kind::Multipart {
+        data
+    } else {
+        lone_cr_to_lf(data)
+    };
     let mut findings = body(&data);
     report::normalize(&mut findings);
     let source = String::from_utf8(data)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Report { findings, source }
+}
+
+fn lone_cr_to_lf(mut data: Vec<u8>) -> Vec<u8> {
+    for i in 0..data.len() {
+        if data[i] == b'\r' && data.get(i + 1) != Some(&b'\n') {
+            data[i] = b'\n';
+        }
+    }
+    data
+}
+
+fn has_lone_cr(data: &[u8]) -> bool {
+    data.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && data.get(i + 1) != Some(&b'\n'))
 }
 
 fn body(data: &[u8]) -> Vec<Finding> {
@@ -53,7 +77,10 @@ fn cloud_config(data: &[u8]) -> Vec<Finding> {
         Err(e) => {
             let valid = &data[..e.valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // Columns count characters, and the prefix up to the bad byte is valid UTF-8.
+            let col =
+                std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
             vec![Finding::error(
                 yaml::Pos::new(line, col),
                 "a cloud-config must be UTF-8 text; this byte is not valid UTF-8",
@@ -83,8 +110,10 @@ fn multipart(data: &[u8]) -> Vec<Finding> {
             PartKind::Script => script(&part.body),
             PartKind::Ignition | PartKind::Unknown => Vec::new(),
         };
+        // YAML ends lines at a lone CR, MIME does not: such a part's lines are not the document's.
+        let verbatim = part.verbatim && !has_lone_cr(&part.body);
         for f in findings {
-            out.push(if part.verbatim {
+            out.push(if verbatim {
                 Finding {
                     pos: yaml::Pos::new(part.first_line + f.pos.line - 1, f.pos.col),
                     message: format!("{label}: {}", f.message),

@@ -121,7 +121,8 @@ pub fn check(doc: &Document, text: &str) -> Checked {
         text,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
-        budget: doc.nodes.len().saturating_mul(4).max(10_000),
+        // Each node is read about three times (entry, value, item) when nothing is aliased.
+        budget: doc.nodes.len().saturating_mul(8).max(10_000),
         budget_reported: false,
     };
     let root = match doc.root {
@@ -243,6 +244,10 @@ impl<'d> Walker<'d> {
             if matches!(self.scalar(k_res), Some(("<<", Style::Plain))) {
                 sources.push(v);
             } else {
+                // Merged entries are copies: they spend the alias budget like any expansion.
+                if merged && !self.visit(self.doc.node(k).pos) {
+                    return;
+                }
                 out.push(Entry {
                     key: k,
                     value: v,
@@ -291,6 +296,10 @@ impl<'d> Walker<'d> {
         for e in &entries {
             let key_id = self.doc.resolve(e.key);
             let key_pos = self.doc.node(e.key).pos;
+            // Every entry read spends budget: an aliased mapping is read again at each alias.
+            if !self.visit(key_pos) {
+                break;
+            }
             let Some((key, _)) = self.scalar(key_id) else {
                 if !e.merged {
                     let found = self.describe(key_id);
@@ -305,11 +314,13 @@ impl<'d> Walker<'d> {
             };
             if let Some(&(first, first_text)) = seen.get(&canonical) {
                 if !e.merged {
+                    let shown = excerpt(key);
                     let msg = if first_text == key {
-                        format!("duplicate key \"{key}\" (first set on line {})", first.line)
+                        format!("duplicate key {shown} (first set on line {})", first.line)
                     } else {
                         format!(
-                            "duplicate key \"{key}\": the same key as \"{first_text}\" on line {}",
+                            "duplicate key {shown}: the same key as {} on line {}",
+                            excerpt(first_text),
                             first.line
                         )
                     };
@@ -323,18 +334,17 @@ impl<'d> Walker<'d> {
                 self.unknown_key(section, key, key_pos);
                 continue;
             };
+            // Known keys are plain words, but quote them the same way as everything else.
+            let key = &excerpt(key);
             if let Some(reason) = field.deprecated {
-                self.warning(key_pos, format!("deprecated key \"{key}\" ({reason})"));
+                self.warning(key_pos, format!("deprecated key {key} ({reason})"));
             }
             present.push(field.key);
             let vpos = self.doc.node(e.value).pos;
             value_pos.push((field.key, vpos));
             if self.is_null(e.value) {
                 if field.required {
-                    self.error(
-                        vpos,
-                        format!("{} \"{key}\" must not be empty", section.what),
-                    );
+                    self.error(vpos, format!("{} {key} must not be empty", section.what));
                 }
                 continue;
             }
@@ -372,9 +382,10 @@ impl<'d> Walker<'d> {
             .map(|f| (values::edit_distance(&canonical, f.key), f.key))
             .filter(|(d, _)| *d <= 2)
             .min_by_key(|(d, _)| *d);
+        let shown = excerpt(key);
         let msg = match suggestion {
-            Some((_, s)) => format!("unrecognized key \"{key}\"; did you mean \"{s}\"?"),
-            None => format!("unrecognized key \"{key}\""),
+            Some((_, s)) => format!("unrecognized key {shown}; did you mean \"{s}\"?"),
+            None => format!("unrecognized key {shown}"),
         };
         self.warning(pos, msg);
     }
@@ -392,7 +403,7 @@ impl<'d> Walker<'d> {
             let found = w.describe(rid);
             w.error(
                 pos,
-                format!("\"{key}\" must be {}, found {found}{hint}", field.ty.name()),
+                format!("{key} must be {}, found {found}{hint}", field.ty.name()),
             );
             None
         };
@@ -407,14 +418,14 @@ impl<'d> Walker<'d> {
                         Err(e) => {
                             self.error(
                                 pos,
-                                format!("\"{key}\" is tagged !!binary but cannot be decoded: {e}"),
+                                format!("{key} is tagged !!binary but cannot be decoded: {e}"),
                             );
                             None
                         }
                     };
                 }
                 if field.required && text.is_empty() {
-                    self.error(pos, format!("\"{key}\" must not be empty"));
+                    self.error(pos, format!("{key} must not be empty"));
                     return None;
                 }
                 if self.rule(field, key, text, rid) {
@@ -481,7 +492,7 @@ impl<'d> Walker<'d> {
                             let found = self.describe(ir);
                             self.error(
                                 ipos,
-                                format!("items of \"{key}\" must be strings, found {found}"),
+                                format!("items of {key} must be strings, found {found}"),
                             );
                         }
                     }
@@ -523,7 +534,7 @@ impl<'d> Walker<'d> {
                         self.error(
                             ipos,
                             format!(
-                                "items of \"{key}\" must be mappings ({}), found {found}",
+                                "items of {key} must be mappings ({}), found {found}",
                                 section.what
                             ),
                         );
@@ -549,7 +560,7 @@ impl<'d> Walker<'d> {
         let invalid = |w: &mut Self, why: String| {
             w.error(
                 pos,
-                format!("invalid value \"{}\" for \"{key}\": {why}", excerpt(text)),
+                format!("invalid value {} for {key}: {why}", excerpt(text)),
             );
             false
         };
@@ -571,20 +582,14 @@ impl<'d> Walker<'d> {
             Rule::Hostname => match values::check_hostname(text) {
                 Ok(()) => true,
                 Err(why) => {
-                    self.error(
-                        pos,
-                        format!("invalid hostname \"{}\": {why}", excerpt(text)),
-                    );
+                    self.error(pos, format!("invalid hostname {}: {why}", excerpt(text)));
                     false
                 }
             },
             Rule::UnitName => match values::check_unit_name(text) {
                 Ok(()) => true,
                 Err(why) => {
-                    self.error(
-                        pos,
-                        format!("invalid unit name \"{}\": {why}", excerpt(text)),
-                    );
+                    self.error(pos, format!("invalid unit name {}: {why}", excerpt(text)));
                     false
                 }
             },
@@ -593,7 +598,7 @@ impl<'d> Walker<'d> {
                 Err(why) => {
                     self.error(
                         pos,
-                        format!("invalid drop-in name \"{}\": {why}", excerpt(text)),
+                        format!("invalid drop-in name {}: {why}", excerpt(text)),
                     );
                     false
                 }
@@ -693,12 +698,12 @@ pub fn check_file_path(path: &str) -> Result<(), String> {
             String::new()
         } else {
             format!(
-                "; did you mean \"/{}\"?",
-                excerpt(path.trim_start_matches("./"))
+                "; did you mean {}?",
+                excerpt(&format!("/{}", path.trim_start_matches("./")))
             )
         };
         return Err(format!(
-            "write_files path \"{}\" is not absolute{hint}",
+            "write_files path {} is not absolute{hint}",
             excerpt(path)
         ));
     }
@@ -716,22 +721,16 @@ pub fn check_file_path(path: &str) -> Result<(), String> {
     let oem = parts.len() >= 3 && parts[1] == "share" && parts[2] == "oem";
     if under_usr && !oem {
         return Err(format!(
-            "file \"{}\" cannot be written to a read-only filesystem: /usr is read-only",
+            "file {} cannot be written to a read-only filesystem: /usr is read-only",
             excerpt(path)
         ));
     }
     Ok(())
 }
 
-/// Values quoted in messages are cut to a readable length.
+/// Quotes user text for a message: cut to a readable length, control characters escaped.
 fn excerpt(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX).collect();
-    out.push('…');
-    out
+    values::excerpt(s, 60)
 }
 
 #[cfg(test)]

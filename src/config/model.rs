@@ -262,3 +262,138 @@ impl CloudConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn config(text: &str) -> CloudConfig {
+        parse(text).config
+    }
+
+    #[test]
+    fn reads_every_section() {
+        let c = config(include_str!("../../testdata/cloud-configs/demo.yml"));
+        assert_eq!(c.hostname.as_deref(), Some("worker-07.eu-west.example.net"));
+        assert_eq!(c.manage_etc_hosts.as_deref(), Some("localhost"));
+        assert_eq!(c.ssh_authorized_keys.len(), 1);
+        assert_eq!(c.users.len(), 2);
+        assert_eq!(c.users[0].groups, vec!["docker", "systemd-journal"]);
+        assert_eq!(c.users[0].gecos.as_deref(), Some("Deploy Bot"));
+        assert!(c.users[1].system && c.users[1].no_create_home);
+        assert_eq!(c.write_files.len(), 3);
+        assert!(String::from_utf8_lossy(&c.write_files[0].content).contains("journald"));
+        assert!(String::from_utf8_lossy(&c.write_files[1].content).starts_with("KUBELET"));
+        assert_eq!(c.write_files[1].owner.as_deref(), Some("deploy"));
+        assert_eq!(c.write_files[2].permissions.as_deref(), Some("0755"));
+        let oem = c.coreos.oem.as_ref().unwrap();
+        assert_eq!(
+            (oem.id.as_str(), oem.name.as_deref()),
+            ("kindling-demo", Some("Kindling Demo Cloud"))
+        );
+        assert_eq!(
+            c.coreos.update.reboot_strategy.as_deref(),
+            Some("etcd-lock")
+        );
+        assert_eq!(c.coreos.update.group.as_deref(), Some("stable"));
+        assert_eq!(c.coreos.units.len(), 4);
+        assert_eq!(c.coreos.units[0].drop_ins[0].name, "40-flannel.conf");
+        assert!(c.coreos.units[1].enable);
+        assert_eq!(c.coreos.units[1].command.as_deref(), Some("start"));
+        assert!(c.coreos.units[2].runtime);
+        assert!(c.coreos.units[3].mask);
+        assert_eq!(
+            c.coreos.flannel.0,
+            vec![
+                (
+                    "FLANNELD_ETCD_ENDPOINTS".to_string(),
+                    EnvValue::Str("https://10.20.0.10:2379".into())
+                ),
+                (
+                    "FLANNELD_ETCD_PREFIX".to_string(),
+                    EnvValue::Str("/coreos.com/network".into())
+                ),
+                (
+                    "FLANNELD_IFACE".to_string(),
+                    EnvValue::Str("$private_ipv4".into())
+                ),
+            ]
+        );
+        assert_eq!(c.coreos.locksmith.0[1].0, "REBOOT_WINDOW_START");
+    }
+
+    #[test]
+    fn hyphenated_keys_are_the_same_keys() {
+        let c = config("#cloud-config\nssh-authorized-keys: [k]\ncoreos:\n  update:\n    reboot-strategy: reboot\n  units:\n    - name: a.service\n      drop-ins:\n        - name: 1.conf\n          content: x\n");
+        assert_eq!(c.ssh_authorized_keys, vec!["k"]);
+        assert_eq!(c.coreos.update.reboot_strategy.as_deref(), Some("reboot"));
+        assert_eq!(c.coreos.units[0].drop_ins.len(), 1);
+    }
+
+    #[test]
+    fn string_fields_keep_literal_text_and_bools_take_yaml_1_1() {
+        let c = config("#cloud-config\nwrite_files:\n  - path: /a\n    permissions: 0644\n    content: off\nusers:\n  - name: u\n    system: yes\n    no_create_home: off\ncoreos:\n  update:\n    reboot_strategy: off\n");
+        assert_eq!(c.write_files[0].permissions.as_deref(), Some("0644"));
+        assert_eq!(c.write_files[0].content, b"off");
+        assert!(c.users[0].system && !c.users[0].no_create_home);
+        assert_eq!(c.coreos.update.reboot_strategy.as_deref(), Some("off"));
+    }
+
+    #[test]
+    fn binary_content_is_decoded_then_gunzipped() {
+        // reference.md §7.1 vector 15: "42" through gzip and !!binary.
+        let c = config("#cloud-config\nwrite_files:\n  - path: /a\n    encoding: gzip\n    content: !!binary H4sIAGUfoFQC/zMxAgCIsCQyAgAAAA==\n  - path: /b\n    content: !!binary NDI=\n");
+        assert_eq!(c.write_files[0].content, b"42");
+        assert_eq!(c.write_files[1].content, b"42");
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let c = config("#cloud-config\nssh_authorized_keys: &k [a, b]\nusers:\n  - name: u\n    ssh_authorized_keys: *k\ncoreos:\n  units:\n    - &base\n      name: one.service\n      command: start\n    - <<: *base\n      name: two.service\n");
+        assert_eq!(c.users[0].ssh_authorized_keys, vec!["a", "b"]);
+        assert_eq!(c.coreos.units[1].name, "two.service");
+        assert_eq!(c.coreos.units[1].command.as_deref(), Some("start"));
+    }
+
+    #[test]
+    fn a_wrong_field_is_left_out_and_the_rest_stands() {
+        let p = parse("#cloud-config\nhostname: [a]\nusers:\n  - name: u\n    groups: a,b\n    shell: /bin/sh\n  - groups: [x]\nwrite_files:\n  - path: /a\n    encoding: base64\n    content: '%%%'\n  - path: /b\n    content: ok\ncoreos:\n  units:\n    - name: bad\n    - name: good.service\n      command: launch\n");
+        assert!(p
+            .findings
+            .iter()
+            .any(|f| f.message.contains("\"hostname\" must be")));
+        let c = p.config;
+        assert_eq!(c.hostname, None);
+        assert_eq!(c.users.len(), 1);
+        assert!(c.users[0].groups.is_empty());
+        assert_eq!(c.users[0].shell.as_deref(), Some("/bin/sh"));
+        // Undecodable content is never written as something else: the file is left out.
+        assert_eq!(c.write_files.len(), 1);
+        assert_eq!(c.write_files[0].path, "/b");
+        assert_eq!(c.coreos.units.len(), 1);
+        assert_eq!(c.coreos.units[0].command, None);
+    }
+
+    #[test]
+    fn env_sections_keep_schema_order_and_skip_zero_values() {
+        // reference.md §7.1 vectors 8 and 9.
+        let c = config("#cloud-config\ncoreos:\n  etcd:\n    peer_bind_addr: 127.0.0.1:7002\n    name: node001\n    discovery: http://disco.example.com/foobar\n    snapshot_count: 0\n    verbose: false\n  fleet:\n    etcd_request_timeout: 0.000001\n    verbosity: 1\n    verify_units: true\n");
+        let names: Vec<&str> = c.coreos.etcd.0.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["ETCD_DISCOVERY", "ETCD_NAME", "ETCD_PEER_BIND_ADDR"]
+        );
+        assert_eq!(
+            c.coreos.fleet.0,
+            vec![
+                (
+                    "FLEET_ETCD_REQUEST_TIMEOUT".to_string(),
+                    EnvValue::Float(0.000001)
+                ),
+                ("FLEET_VERBOSITY".to_string(), EnvValue::Int(1)),
+                ("FLEET_VERIFY_UNITS".to_string(), EnvValue::Bool(true)),
+            ]
+        );
+    }
+}

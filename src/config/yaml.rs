@@ -220,7 +220,7 @@ fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
             !t.is_empty() && !t.starts_with('#')
         });
         if let Some(l) = content {
-            let text = lines[l - 1].trim_end_matches('\r');
+            let text = lines[l - 1];
             let indent = text.chars().take_while(|c| c.is_whitespace()).count();
             let message = if info.contains("simple key expect ':'") {
                 "could not find the expected ':' after this key (a line of plain text inside a mapping)".to_string()
@@ -239,6 +239,33 @@ fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
     }
 }
 
+/// The text's lines as YAML counts them: LF, CRLF and a lone CR each end a line.
+fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                out.push(&text[start..i]);
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&text[start..]);
+    out
+}
+
 /// Parses the first YAML document of `text`. Later documents are only located.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
@@ -247,7 +274,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         stack: Vec::new(),
         anchors: HashMap::new(),
     };
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines = yaml_lines(text);
     let mut documents = 0usize;
     let mut in_first = false;
     loop {

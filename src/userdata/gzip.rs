@@ -48,6 +48,13 @@ pub fn is_gzip(data: &[u8]) -> bool {
 /// which the reference uses, does), with each member's CRC and length checked. Bytes after the
 /// last member that do not start another member are an error, as in Go.
 pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, GzipError> {
+    gunzip_limited(data, MAX_DECOMPRESSED)
+}
+
+/// [`gunzip`] with a smaller cap, for callers that share [`MAX_DECOMPRESSED`] among several
+/// streams (the gzip parts of one multipart document).
+pub fn gunzip_limited(data: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
+    let limit = limit.min(MAX_DECOMPRESSED);
     if !is_gzip(data) {
         return Err(GzipError::NotGzip);
     }
@@ -62,13 +69,13 @@ pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, GzipError> {
         }
         // One byte past the cap tells "exactly at the cap" from "over it" without reading
         // further.
-        let budget = MAX_DECOMPRESSED.saturating_sub(out.len()).saturating_add(1);
+        let budget = limit.saturating_sub(out.len()).saturating_add(1);
         let mut member = GzDecoder::new(rest);
         let read = (&mut member)
             .take(u64::try_from(budget).unwrap_or(u64::MAX))
             .read_to_end(&mut out);
         match read {
-            Ok(_) if out.len() > MAX_DECOMPRESSED => return Err(GzipError::TooLarge),
+            Ok(_) if out.len() > limit => return Err(GzipError::TooLarge),
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Err(GzipError::Truncated),
             Err(e) => return Err(GzipError::Corrupt(e.to_string())),

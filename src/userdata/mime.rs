@@ -122,6 +122,8 @@ struct Out {
     split: Split,
     /// Set once the cap is reached; everything after that is dropped.
     full: bool,
+    /// Bytes gunzipped so far from gzip parts, all of which share one cap.
+    decompressed: usize,
 }
 
 impl Out {
@@ -340,17 +342,21 @@ impl Span<'_> {
     }
 }
 
+fn fail(out: &mut Out, line: usize, message: String) {
+    out.error(MimeError { line, message });
+}
+
 fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
     let name = label(&index);
     let bytes = span.bytes;
     let headers_line = span.part_line(1);
-    let mut fail = |line: usize, message: String| out.error(MimeError { line, message });
 
     let block = HeaderBlock::parse(bytes);
     match block.malformed {
         // A part that opens with content rather than a header has no headers at all.
         Some(1) => {
             fail(
+                out,
                 headers_line,
                 format!("part {name} has no Content-Type header"),
             );
@@ -358,6 +364,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         }
         Some(line) => {
             fail(
+                out,
                 span.part_line(line),
                 format!(
                     "part {name}: malformed MIME header line (want \"Name: value\"; a blank \
@@ -374,6 +381,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         .filter(|(ct, _)| !ct.mimetype.is_empty());
     let Some((content_type, ct_line)) = content_type else {
         fail(
+            out,
             headers_line,
             format!("part {name} has no Content-Type header"),
         );
@@ -404,6 +412,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
             Ok(decoded) => (Cow::Owned(decoded), false),
             Err(e) => {
                 fail(
+                    out,
                     first_line,
                     format!("part {name}: base64 content cannot be decoded: {e}"),
                 );
@@ -415,6 +424,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         }
         Some((enc, line)) => {
             fail(
+                out,
                 span.part_line(line),
                 format!(
                     "part {name} has an unsupported Content-Transfer-Encoding \"{enc}\" (want \
@@ -447,6 +457,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
                 out.part(part);
             } else {
                 fail(
+                    out,
                     first_line,
                     format!(
                         "part {name} (text/x-shellscript) is not a script: it does not start \
@@ -465,6 +476,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
                 .filter(|b| !b.is_empty())
             else {
                 fail(
+                    out,
                     ct_line,
                     format!("part {name}: no boundary found in Content-Type header"),
                 );
@@ -482,16 +494,22 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
             split_body(&body, &nested, out);
         }
         t if t.starts_with("multipart/") => fail(
+            out,
             ct_line,
             format!("part {name}: expected multipart/mixed, got {t}"),
         ),
-        t if GZIP_TYPES.contains(&t) => match gzip::gunzip(&body) {
+        t if GZIP_TYPES.contains(&t) => match gzip::gunzip_limited(
+            &body,
+            gzip::MAX_DECOMPRESSED.saturating_sub(out.decompressed),
+        ) {
             Ok(plain) => {
+                // One cap for all parts together, or many small bombs add up.
+                out.decompressed += plain.len();
                 part.verbatim = false;
                 part.body = plain;
                 classify(part, out);
             }
-            Err(e) => fail(first_line, format!("part {name} ({t}): {e}")),
+            Err(e) => fail(out, first_line, format!("part {name} ({t}): {e}")),
         },
         _ => {
             part.body = body.into_owned();
