@@ -7,7 +7,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> PathBuf {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/kindling");
+    // The static binary `make build` makes; `cargo bench` itself rebuilds target/release/kindling
+    // as an ordinary dynamic executable, which is not what ships.
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/x86_64-unknown-linux-gnu/release/kindling");
     assert!(
         bin.exists(),
         "{} is missing: run `make build` first (make bench does)",
@@ -33,6 +36,25 @@ fn median_wall(bin: &Path, file: &Path, runs: usize) -> Duration {
     };
     run();
     let mut times: Vec<Duration> = (0..runs).map(|_| run()).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Median wall time of spawning `cmd` (no validation): the floor every whole-process figure
+/// stands on, on this machine.
+fn median_spawn(cmd: &Path, args: &[&str], runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..=runs)
+        .map(|_| {
+            let start = Instant::now();
+            let _ = Command::new(cmd)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            start.elapsed()
+        })
+        .collect();
+    times.remove(0);
     times.sort();
     times[times.len() / 2]
 }
@@ -89,6 +111,14 @@ fn main() {
     let small_lines = std::fs::read_to_string(&small).unwrap().lines().count();
     let mut report = String::new();
 
+    let floor = median_spawn(Path::new("/bin/true"), &[], 301);
+    let version = median_spawn(&bin, &["--version"], 301);
+    let _ = writeln!(
+        report,
+        "spawn floor: /bin/true {:.3} ms, kindling --version {:.3} ms (median of 301)",
+        floor.as_secs_f64() * 1e3,
+        version.as_secs_f64() * 1e3
+    );
     let rss = peak_rss_kib(&bin, &small);
     let t_small = median_wall(&bin, &small, 301);
     let _ = writeln!(
