@@ -1,8 +1,11 @@
 //! kindling: a drop-in replacement for coreos-cloudinit.
 //! The library holds everything; `main.rs` only parses flags and maps errors to exit codes.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod datasource;
+pub mod plan;
 pub mod report;
 pub mod userdata;
 pub mod validate;

@@ -1,0 +1,357 @@
+//! Planning against an in-memory machine: order, change detection, and the reference's
+//! processUnits and update-unit vectors (reference.md §7.1 vectors 12 and 17).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::config;
+
+#[derive(Default)]
+struct Mem {
+    files: BTreeMap<PathBuf, (Vec<u8>, u32)>,
+    links: BTreeMap<PathBuf, PathBuf>,
+    users: BTreeMap<String, Account>,
+    hostname: Option<String>,
+    enabled: BTreeSet<String>,
+    active: BTreeSet<String>,
+    done: BTreeSet<String>,
+}
+
+impl State for Mem {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        self.files.get(path).map(|(c, _)| c.clone())
+    }
+    fn stat(&self, path: &Path) -> Option<FileStat> {
+        if let Some(t) = self.links.get(path) {
+            return Some(FileStat {
+                kind: FileKind::Symlink(t.clone()),
+                mode: 0o777,
+                uid: 0,
+                gid: 0,
+                len: 0,
+            });
+        }
+        self.files.get(path).map(|(c, mode)| FileStat {
+            kind: FileKind::File,
+            mode: *mode,
+            uid: 0,
+            gid: 0,
+            len: c.len() as u64,
+        })
+    }
+    fn user(&self, name: &str) -> Option<Account> {
+        self.users.get(name).cloned()
+    }
+    fn user_groups(&self, _: &str) -> Vec<String> {
+        vec!["docker".into()]
+    }
+    fn password_hash(&self, _: &str) -> Option<String> {
+        Some("$6$old".into())
+    }
+    fn owner(&self, spec: &str) -> Option<(u32, u32)> {
+        (spec == "root" || spec == "root:root").then_some((0, 0))
+    }
+    fn hostname(&self) -> Option<String> {
+        self.hostname.clone()
+    }
+    fn unit_enabled(&self, unit: &str) -> Option<bool> {
+        Some(self.enabled.contains(unit))
+    }
+    fn unit_active(&self, unit: &str) -> Option<bool> {
+        Some(self.active.contains(unit))
+    }
+    fn done_this_boot(&self, stamp: &str) -> bool {
+        self.done.contains(stamp)
+    }
+}
+
+fn parts(text: &str) -> Vec<Part> {
+    let parsed = config::parse(text);
+    assert!(parsed.syntax_ok);
+    vec![Part::Config {
+        label: "part 1".into(),
+        config: parsed.config,
+    }]
+}
+
+fn plan_of(text: &str, state: &Mem) -> Plan {
+    plan(
+        &parts(text),
+        &Metadata::default(),
+        &Addresses::default(),
+        state,
+        &Options::default(),
+    )
+}
+
+/// A compact rendering of the steps for assertions.
+fn summary(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| {
+            let mark = if s.change { "+" } else { "=" };
+            let what = match &s.action {
+                Action::SetHostname { name } => format!("hostname {name}"),
+                Action::CreateUser { user } => format!("useradd {}", user.name),
+                Action::UpdateUser { name, .. } => format!("usermod {name}"),
+                Action::SshKeys { user, set, keys } => format!("keys {user}/{set} {}", keys.len()),
+                Action::ImportSshKeys { user, set, .. } => format!("import {user}/{set}"),
+                Action::WriteFile { path, mode, .. } => {
+                    format!("write {} {mode:o}", path.display())
+                }
+                Action::Mask { path, .. } => format!("mask {}", path.display()),
+                Action::Unmask { path, .. } => format!("unmask {}", path.display()),
+                Action::Enable { unit, runtime } => format!("enable {unit} runtime={runtime}"),
+                Action::DaemonReload => "daemon-reload".into(),
+                Action::RestartNetworkd => "restart systemd-networkd.service".into(),
+                Action::Command { unit, command, .. } => format!("{} {unit}", command.as_str()),
+                Action::Script { service, .. } => format!("script {service}"),
+                Action::Invalid { what, .. } => format!("invalid {what}"),
+            };
+            format!("{mark} {what}")
+        })
+        .collect()
+}
+
+#[test]
+fn vector_17_process_units() {
+    let text = "#cloud-config\ncoreos:\n  units:\n    - name: baz.service\n      content: '[Service]\\nExecStart=/bin/true\\n'\n      command: start\n    - name: foo.network\n      content: '[Match]\\nName=eth0\\n'\n    - name: bar.network\n      content: '[Match]\\nName=eth1\\n'\n    - name: locksmithd.service\n      runtime: true\n    - name: woof.service\n      enable: true\n    - name: x.service\n      drop_ins:\n        - name: 10-a.conf\n";
+    let got = summary(&plan_of(text, &Mem::default()));
+    assert_eq!(
+        got,
+        vec![
+            "+ write /etc/systemd/system/baz.service 644",
+            "+ write /etc/systemd/network/foo.network 644",
+            "+ write /etc/systemd/network/bar.network 644",
+            "+ enable woof.service runtime=false",
+            "+ daemon-reload",
+            "+ restart systemd-networkd.service",
+            "+ start baz.service",
+        ]
+    );
+}
+
+#[test]
+fn vector_12_update_units() {
+    let off = summary(&plan_of(
+        "#cloud-config\ncoreos:\n  update:\n    reboot_strategy: \"off\"\n",
+        &Mem::default(),
+    ));
+    assert!(
+        off.contains(&"+ mask /run/systemd/system/locksmithd.service".to_string()),
+        "{off:?}"
+    );
+    assert!(
+        off.contains(&"+ stop locksmithd.service".to_string())
+            || off.contains(&"= stop locksmithd.service".to_string())
+    );
+    let reboot = summary(&plan_of(
+        "#cloud-config\ncoreos:\n  update:\n    reboot_strategy: reboot\n",
+        &Mem::default(),
+    ));
+    assert!(
+        reboot.contains(&"+ restart locksmithd.service".to_string()),
+        "{reboot:?}"
+    );
+    assert!(reboot.contains(&"+ write /etc/coreos/update.conf 644".to_string()));
+    let group = summary(&plan_of(
+        "#cloud-config\ncoreos:\n  update:\n    group: beta\n",
+        &Mem::default(),
+    ));
+    assert!(
+        group.contains(&"+ restart update-engine.service".to_string()),
+        "{group:?}"
+    );
+}
+
+#[test]
+fn order_is_hostname_keys_then_users_files_units() {
+    let text = "#cloud-config\nhostname: node-1.example.com\nssh_authorized_keys: [k1]\nmanage_etc_hosts: localhost\nusers:\n  - name: ann\n    ssh_authorized_keys: [k2]\n  - name: core\n    ssh_authorized_keys: [k3, k1]\nwrite_files:\n  - path: /etc/a\n    permissions: '4755'\ncoreos:\n  etcd2:\n    name: n1\n  units:\n    - name: a.service\n      content: x\n      enable: true\n";
+    let got = summary(&plan_of(text, &Mem::default()));
+    assert_eq!(
+        got,
+        vec![
+            "+ hostname node-1",
+            "+ keys core/coreos-cloudinit 2",
+            "+ useradd ann",
+            "+ keys ann/coreos-cloudinit 1",
+            "+ useradd core",
+            "+ write /etc/a 4755",
+            "+ write /etc/hosts 644",
+            "+ write /etc/systemd/system/a.service 644",
+            "+ enable a.service runtime=false",
+            "+ write /run/systemd/system/etcd2.service.d/20-cloudinit.conf 644",
+            "+ daemon-reload",
+        ]
+    );
+}
+
+#[test]
+fn nothing_changes_on_a_machine_that_already_matches() {
+    let text = "#cloud-config\nhostname: node-1\nwrite_files:\n  - path: /etc/a\n    content: hi\n    owner: root\ncoreos:\n  units:\n    - name: a.service\n      content: x\n      enable: true\n      command: restart\n    - name: b.service\n      command: start\n    - name: m.service\n      mask: true\n";
+    let mut m = Mem {
+        hostname: Some("node-1".into()),
+        ..Default::default()
+    };
+    m.files.insert("/etc/a".into(), (b"hi".to_vec(), 0o644));
+    m.files.insert(
+        "/etc/systemd/system/a.service".into(),
+        (b"x".to_vec(), 0o644),
+    );
+    m.links
+        .insert("/etc/systemd/system/m.service".into(), "/dev/null".into());
+    m.enabled.insert("a.service".into());
+    m.active.insert("b.service".into());
+    m.done.insert("restart a.service".into());
+    let p = plan_of(text, &m);
+    assert_eq!(p.changes(), 0, "{:?}", summary(&p));
+    // A changed unit file restarts its unit again, even if it already ran this boot.
+    m.files.insert(
+        "/etc/systemd/system/a.service".into(),
+        (b"old".to_vec(), 0o644),
+    );
+    let got = summary(&plan_of(text, &m));
+    assert!(got.contains(&"+ restart a.service".to_string()), "{got:?}");
+    assert!(got.contains(&"+ daemon-reload".to_string()));
+}
+
+#[test]
+fn a_mode_change_alone_is_a_change() {
+    let mut m = Mem::default();
+    m.files.insert("/etc/a".into(), (b"hi".to_vec(), 0o600));
+    let got = summary(&plan_of(
+        "#cloud-config\nwrite_files:\n  - path: /etc/a\n    content: hi\n",
+        &m,
+    ));
+    assert_eq!(got, vec!["+ write /etc/a 644"]);
+}
+
+#[test]
+fn hostnames_take_the_first_label_and_refuse_ip_addresses() {
+    assert_eq!(
+        hostname_label("regular-name.domain").unwrap(),
+        "regular-name"
+    );
+    assert!(hostname_label("10.0.0.5")
+        .unwrap_err()
+        .contains("IP address"));
+    assert!(hostname_label(&"a".repeat(84)).is_err());
+    // The parser already left an invalid hostname out of the config (and reported it); one
+    // from metadata is checked here.
+    assert!(summary(&plan_of(
+        "#cloud-config\nhostname: \"10.0.0.5\"\n",
+        &Mem::default()
+    ))
+    .is_empty());
+    let md = Metadata {
+        hostname: Some("10.0.0.5".into()),
+        ..Default::default()
+    };
+    let p = plan(
+        &[],
+        &md,
+        &Addresses::default(),
+        &Mem::default(),
+        &Options::default(),
+    );
+    assert_eq!(summary(&p), vec!["+ invalid hostname"]);
+}
+
+#[test]
+fn metadata_hostname_and_keys_are_used() {
+    let md = Metadata {
+        hostname: Some("meta-host.internal".into()),
+        ssh_public_keys: [("k".to_string(), "ssh-ed25519 AAAA meta".to_string())].into(),
+        ..Default::default()
+    };
+    let p = plan(
+        &[],
+        &md,
+        &Addresses::default(),
+        &Mem::default(),
+        &Options::default(),
+    );
+    assert_eq!(
+        summary(&p),
+        vec!["+ hostname meta-host", "+ keys core/coreos-cloudinit 1"]
+    );
+}
+
+#[test]
+fn environment_is_merged_unless_written_by_write_files() {
+    let addrs = Addresses {
+        private_ipv4: Some("10.0.0.2".into()),
+        ..Default::default()
+    };
+    let p = plan(
+        &parts("#cloud-config\n"),
+        &Metadata::default(),
+        &addrs,
+        &Mem::default(),
+        &Options::default(),
+    );
+    let Action::WriteFile { path, content, .. } = &p.steps[0].action else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(path, Path::new("/etc/environment"));
+    assert_eq!(content, b"COREOS_PRIVATE_IPV4=10.0.0.2\n");
+    let p = plan(
+        &parts(
+            "#cloud-config\nwrite_files:\n  - path: /etc/../etc/environment\n    content: X=1\n",
+        ),
+        &Metadata::default(),
+        &addrs,
+        &Mem::default(),
+        &Options::default(),
+    );
+    assert_eq!(p.steps.len(), 1);
+}
+
+#[test]
+fn scripts_run_once_per_boot() {
+    let script = Part::Script {
+        label: "part 2".into(),
+        content: b"#!/bin/sh\necho hi\n".to_vec(),
+    };
+    let mut m = Mem::default();
+    let p = plan(
+        std::slice::from_ref(&script),
+        &Metadata::default(),
+        &Addresses::default(),
+        &m,
+        &Options::default(),
+    );
+    let Action::Script { stamp, path, .. } = &p.steps[0].action else {
+        panic!()
+    };
+    assert!(p.steps[0].change);
+    assert!(path.starts_with("/var/lib/coreos-cloudinit/scripts"));
+    m.done.insert(stamp.clone());
+    let p = plan(
+        &[script],
+        &Metadata::default(),
+        &Addresses::default(),
+        &m,
+        &Options::default(),
+    );
+    assert!(!p.steps[0].change);
+}
+
+#[test]
+fn invalid_permissions_and_commands_are_reported_steps() {
+    let got = summary(&plan_of(
+        "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '0999'\n",
+        &Mem::default(),
+    ));
+    // The validator rejects 0999, so the model dropped it and the default mode applies.
+    assert_eq!(got, vec!["+ write /etc/a 644"]);
+    assert!(parse_mode(Some("0999")).is_err());
+    assert_eq!(parse_mode(Some("4755")), Ok(0o4755));
+    assert_eq!(parse_mode(Some("744")), Ok(0o744));
+}
+
+#[test]
+fn fingerprints_are_stable() {
+    assert_eq!(fingerprint(b""), "cbf29ce484222325");
+    assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
+}
