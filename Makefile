@@ -27,14 +27,7 @@ corpus: build
 	fi
 
 demo: build
-	@echo '$$ kindling validate testdata/cloud-configs/demo.yml'
-	@$(BIN) validate testdata/cloud-configs/demo.yml && echo '(exit 0: no problems found)'
-	@echo
-	@echo '$$ kindling validate testdata/cloud-configs/demo-broken.yml'
-	@$(BIN) validate testdata/cloud-configs/demo-broken.yml; echo "(exit $$?)"
-	@echo
-	@echo '$$ kindling validate --format json testdata/cloud-configs/demo-broken.yml'
-	@$(BIN) validate --format json testdata/cloud-configs/demo-broken.yml; echo "(exit $$?)"
+	@scripts/demo.sh $(BIN)
 
 bench: build
 	cargo bench --locked --bench validate

@@ -3,10 +3,17 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::report::Report;
+use crate::apply::run::{self as runner, Target};
+use crate::apply::state::TargetState;
+use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
+use crate::datasource::{Addresses, Metadata};
+use crate::plan::{self, load, show};
+use crate::report::{Report, Severity};
 use crate::validate;
 
 /// Exit codes, as the README documents them.
@@ -34,6 +41,41 @@ pub struct Cli {
 pub enum Command {
     /// Check cloud-configs offline and report every problem with its line and column
     Validate(ValidateArgs),
+    /// Apply the user-data from a source to this machine, or to an offline tree with --root
+    Apply(ApplyArgs),
+    /// Show what `apply` would change, as a readable diff; changes nothing
+    Plan(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Apply to this directory (a mounted disk image) instead of the running system: paths are
+    /// resolved under it, units are enabled and masked by symlinks, commands are skipped
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Print the plan instead of carrying it out (the same as `kindling plan`)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for each systemd job
+    #[arg(long, value_name = "SECONDS", default_value_t = 90)]
+    pub job_timeout: u64,
+    /// How long to wait for a datasource to become available
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+    /// Name of the SSH key set written for the core user and other users
+    #[arg(long, value_name = "NAME", default_value = "coreos-cloudinit")]
+    pub ssh_key_name: String,
+    /// Working directory for scripts
+    #[arg(long, value_name = "PATH", default_value = "/var/lib/coreos-cloudinit")]
+    pub workspace: PathBuf,
+    /// Exit 0 even when handling the user-data failed (not for hostname or core's keys)
+    #[arg(long)]
+    pub ignore_failure: bool,
+    /// Also log the steps that change nothing
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -56,10 +98,11 @@ pub enum Format {
     Json,
 }
 
-/// coreos-cloudinit's flags. Bool flags take an optional `=true`/`=false`, as Go's do.
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "coreos-cloudinit compatible flags")]
-pub struct CompatArgs {
+/// Where the user-data and metadata come from: coreos-cloudinit's source flags. Bool flags
+/// take an optional `=true`/`=false`, as Go's do.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Sources (coreos-cloudinit's flags)")]
+pub struct SourceArgs {
     /// Read user-data from a local file
     #[arg(long, value_name = "PATH")]
     pub from_file: Option<String>,
@@ -102,6 +145,14 @@ pub struct CompatArgs {
     /// Turn the datasource's network config into networkd units (debian, vmware)
     #[arg(long, value_name = "FORMAT")]
     pub convert_netconf: Option<String>,
+}
+
+/// coreos-cloudinit's other flags, for the compat entry (no subcommand).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "coreos-cloudinit compatible flags")]
+pub struct CompatArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
     /// Working directory for scripts
     #[arg(long, value_name = "PATH", default_value = "/var/lib/coreos-cloudinit")]
     pub workspace: String,
@@ -125,7 +176,7 @@ const OEMS: &[&str] = &[
     "vmware",
 ];
 
-impl CompatArgs {
+impl SourceArgs {
     /// Every datasource flag that is set, by its flag name.
     fn sources(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -234,9 +285,28 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    let identifier = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "kindling".into());
     match cli.command {
         Some(Command::Validate(args)) => run_validate(&args),
-        None => run_compat(cli.compat),
+        Some(Command::Apply(args)) => {
+            crate::logging::init(&identifier, args.verbose);
+            run_apply(&args, args.dry_run)
+        }
+        Some(Command::Plan(args)) => {
+            crate::logging::init(&identifier, args.verbose);
+            run_apply(&args, true)
+        }
+        None => {
+            crate::logging::init(&identifier, false);
+            run_compat(cli.compat)
+        }
     }
 }
 
@@ -317,58 +387,186 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     }
 }
 
-/// The reference's behaviour for its own flags (coreos-cloudinit.go's main).
-fn run_compat(mut args: CompatArgs) -> i32 {
-    if let Some(oem) = args.oem.clone().filter(|o| !o.is_empty()) {
+/// Checks `--oem` and `--convert-netconf` as the reference does and expands the preset; Err is
+/// the usage message (exit 2).
+fn check_sources(sources: &mut SourceArgs) -> Result<(), String> {
+    if let Some(oem) = sources.oem.clone().filter(|o| !o.is_empty()) {
         if !OEMS.contains(&oem.as_str()) {
-            println!("Invalid option to -oem: {oem:?}. Supported options: {OEMS:?}");
-            return EXIT_USAGE;
+            return Err(format!(
+                "Invalid option to -oem: {oem:?}. Supported options: {OEMS:?}"
+            ));
         }
-        args.apply_oem(&oem);
+        sources.apply_oem(&oem);
     }
-    if let Some(n) = args.convert_netconf.as_deref() {
+    if let Some(n) = sources.convert_netconf.as_deref() {
         if !matches!(n, "" | "debian" | "vmware") {
-            println!(
+            return Err(format!(
                 "Invalid option to -convert-netconf: '{n}'. Supported options: 'debian, vmware'"
-            );
-            return EXIT_USAGE;
+            ));
         }
     }
-    let sources = args.sources();
-    if sources.is_empty() {
-        println!("Provide at least one of --from-file, --from-configdrive, --from-ec2-metadata, --from-gce-metadata, --from-cloudsigma-metadata, --from-digitalocean-metadata, --from-vmware-guestinfo, --from-waagent, --from-url or --from-proc-cmdline");
-        return EXIT_USAGE;
+    if sources.sources().is_empty() {
+        return Err("Provide at least one of --from-file, --from-configdrive, --from-ec2-metadata, --from-gce-metadata, --from-cloudsigma-metadata, --from-digitalocean-metadata, --from-vmware-guestinfo, --from-waagent, --from-url or --from-proc-cmdline".into());
     }
+    Ok(())
+}
+
+/// What a datasource handed over.
+struct Input {
+    user_data: Vec<u8>,
+    metadata: Metadata,
+}
+
+/// Fetches the user-data and metadata from the selected source.
+fn acquire(sources: &SourceArgs, _timeout: Duration) -> Result<Input, String> {
     let other: Vec<&str> = sources
-        .iter()
-        .copied()
+        .sources()
+        .into_iter()
         .filter(|s| *s != "--from-file")
         .collect();
-    if !other.is_empty()
-        || args
-            .convert_netconf
-            .as_deref()
-            .is_some_and(|n| !n.is_empty())
+    if let Some(flag) = other.first() {
+        return Err(format!(
+            "{flag} is not supported yet by this build; only --from-file is"
+        ));
+    }
+    if sources
+        .convert_netconf
+        .as_deref()
+        .is_some_and(|n| !n.is_empty())
     {
-        eprintln!(
-            "kindling: {} is not supported yet by this build; only --from-file is",
-            if other.is_empty() {
-                "--convert-netconf"
-            } else {
-                other[0]
+        return Err("--convert-netconf is not supported yet by this build".into());
+    }
+    let path = sources.from_file.clone().unwrap_or_default();
+    let user_data =
+        std::fs::read(&path).map_err(|e| format!("cannot read user-data from {path}: {e}"))?;
+    Ok(Input {
+        user_data,
+        metadata: Metadata::default(),
+    })
+}
+
+/// The boot job: fetch, read, plan, then apply (or print the plan).
+fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
+    let mut sources = args.sources.clone();
+    if let Err(usage) = check_sources(&mut sources) {
+        eprintln!("kindling: {usage}");
+        return EXIT_USAGE;
+    }
+    let options = plan::Options {
+        ssh_key_name: args.ssh_key_name.clone(),
+        workspace: args.workspace.clone(),
+    };
+    apply_flow(
+        &sources,
+        args.root.as_deref(),
+        plan_only,
+        Duration::from_secs(args.job_timeout),
+        Duration::from_secs(args.timeout),
+        &options,
+        args.ignore_failure,
+    )
+}
+
+fn apply_flow(
+    sources: &SourceArgs,
+    root: Option<&Path>,
+    plan_only: bool,
+    job_timeout: Duration,
+    timeout: Duration,
+    options: &plan::Options,
+    ignore_failure: bool,
+) -> i32 {
+    let input = match acquire(sources, timeout) {
+        Ok(input) => input,
+        Err(e) => {
+            log::error!("{e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let addrs = Addresses::from_process_env(&input.metadata);
+    let loaded = load::load(&input.user_data, &addrs);
+    for p in &loaded.problems {
+        match p.severity {
+            Severity::Error => log::error!("{}: {}", p.part, p.message),
+            Severity::Warning => log::warn!("{}: {}", p.part, p.message),
+            Severity::Info => log::info!("{}: {}", p.part, p.message),
+        }
+    }
+    for part in &loaded.parts {
+        if let plan::Part::Ignored { label, kind } = part {
+            log::info!("{label}: ignoring part of type {kind}");
+        }
+    }
+
+    let root = root.unwrap_or(Path::new("/"));
+    let offline;
+    let live;
+    let systemd: &dyn Systemd = if root == Path::new("/") {
+        match DbusSystemd::connect(job_timeout) {
+            Ok(s) => {
+                live = s;
+                &live
             }
-        );
-        return EXIT_FAILURE;
+            Err(e) => {
+                log::error!("{e}; to apply to an offline tree, use --root DIR");
+                return EXIT_FAILURE;
+            }
+        }
+    } else {
+        offline = OfflineSystemd::new(root);
+        &offline
+    };
+    let state = TargetState::new(root, systemd);
+    let plan = plan::plan(&loaded.parts, &input.metadata, &addrs, &state, options);
+
+    if plan_only {
+        print!("{}", show::render_plan(&plan, &state, systemd.is_live()));
+        return if loaded.errors() > 0 {
+            EXIT_FAILURE
+        } else {
+            EXIT_OK
+        };
+    }
+    let target = Target {
+        root: root.to_path_buf(),
+        systemd,
+        http_timeout: Duration::from_secs(10),
+    };
+    let mut outcome = runner::execute(&plan, &target);
+    outcome.failed += loaded.errors();
+    println!("{}", outcome.summary());
+    if outcome.failed == 0 || (ignore_failure && !outcome.global_failed) {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// The reference's behaviour for its own flags (coreos-cloudinit.go's main).
+fn run_compat(mut args: CompatArgs) -> i32 {
+    if let Err(usage) = check_sources(&mut args.sources) {
+        println!("{usage}");
+        return EXIT_USAGE;
     }
     if !args.validate {
-        eprintln!("kindling: applying user-data is not supported yet by this build; use --validate or `kindling validate`");
-        return EXIT_FAILURE;
+        let options = plan::Options {
+            ssh_key_name: args.ssh_key_name.clone(),
+            workspace: PathBuf::from(&args.workspace),
+        };
+        return apply_flow(
+            &args.sources,
+            None,
+            false,
+            Duration::from_secs(90),
+            Duration::from_secs(300),
+            &options,
+            args.ignore_failure,
+        );
     }
-    let path = args.from_file.unwrap_or_default();
-    let data = match std::fs::read(&path) {
-        Ok(d) => d,
+    let data = match acquire(&args.sources, Duration::from_secs(300)) {
+        Ok(input) => input.user_data,
         Err(e) => {
-            eprintln!("{} Failed to read user-data from {path:?}: {e}", log_time());
+            eprintln!("{} {e}", log_time());
             return EXIT_FAILURE;
         }
     };
@@ -457,14 +655,14 @@ mod tests {
         ])))
         .unwrap();
         assert!(!cli.compat.validate);
-        assert_eq!(cli.compat.from_file.as_deref(), Some("f"));
+        assert_eq!(cli.compat.sources.from_file.as_deref(), Some("f"));
         let cli = Cli::try_parse_from(os(&["k", "--validate", "--from-file=f"])).unwrap();
         assert!(cli.compat.validate);
     }
 
     #[test]
     fn oem_presets_override_flags() {
-        let mut a = CompatArgs {
+        let mut a = SourceArgs {
             from_ec2_metadata: Some("http://other/".into()),
             ..Default::default()
         };

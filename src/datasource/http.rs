@@ -1,0 +1,461 @@
+//! The one HTTP client every network datasource uses: timeouts, bounded retries with backoff,
+//! body caps, and the rule that only 404 and 410 mean "absent".
+
+use std::io::Read;
+use std::time::Duration;
+
+use ureq::tls::{RootCerts, TlsConfig};
+
+/// The most user-data a source may hand over. Larger bodies are an error, not a truncation.
+pub const USER_DATA_CAP: usize = 16 << 20;
+/// The most any single metadata document or attribute may be.
+pub const METADATA_CAP: usize = 1 << 20;
+
+/// How long and how often to try. The defaults are the reference's (10 s per request; 15
+/// attempts with sleeps of 100 ms doubling up to 5 s); tests turn them down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// End to end for one request, redirects and reading the body included.
+    pub timeout: Duration,
+    /// Attempts for a retried request (at least one is always made).
+    pub attempts: u32,
+    /// Sleep after the first failed attempt; each further sleep doubles.
+    pub backoff_start: Duration,
+    /// Longest sleep between attempts.
+    pub backoff_max: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> HttpOptions {
+        HttpOptions {
+            timeout: Duration::from_secs(10),
+            attempts: 15,
+            backoff_start: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Redirects followed before a request fails; a loop ends here instead of running on.
+pub const MAX_REDIRECTS: u32 = 5;
+
+/// Why a request did not yield a body. Every message names the method and URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("{url:?} is not a valid http:// or https:// URL")]
+    InvalidUrl { url: String },
+    #[error("{method} {url}: HTTP status {status}, expected 200 (or 404 when absent)")]
+    Status {
+        method: &'static str,
+        url: String,
+        status: u16,
+    },
+    #[error("{method} {url}: no complete answer within {timeout:?}")]
+    Timeout {
+        method: &'static str,
+        url: String,
+        timeout: Duration,
+    },
+    #[error("{method} {url}: the server did not answer with HTTP: {message}")]
+    NotHttp {
+        method: &'static str,
+        url: String,
+        message: String,
+    },
+    #[error("{method} {url}: {message}")]
+    Transport {
+        method: &'static str,
+        url: String,
+        message: String,
+    },
+    #[error("{method} {url}: the response body is larger than the limit of {cap} bytes")]
+    TooLarge {
+        method: &'static str,
+        url: String,
+        cap: usize,
+    },
+    #[error("{method} {url}: more than {max} redirects", max = MAX_REDIRECTS)]
+    TooManyRedirects { method: &'static str, url: String },
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp { attempts: u32, last: Box<HttpError> },
+}
+
+impl HttpError {
+    /// The HTTP status the server answered with, if that is why the request failed.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            HttpError::GaveUp { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// Whether another attempt might succeed: server errors and transport trouble, never a
+    /// client error, a bad URL, an oversized body or a redirect loop.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HttpError::Status { status, .. } => *status >= 500,
+            HttpError::Timeout { .. } | HttpError::NotHttp { .. } | HttpError::Transport { .. } => {
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A response as the server gave it: the body is read only for 2xx statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+        }
+    }
+}
+
+/// A configured agent plus the fixed headers of one source (e.g. GCE's `Metadata-Flavor`).
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    agent: ureq::Agent,
+    options: HttpOptions,
+    headers: Vec<(String, String)>,
+}
+
+impl HttpClient {
+    pub fn new(options: &HttpOptions) -> HttpClient {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(MAX_REDIRECTS)
+            .max_redirects_will_error(true)
+            // Metadata services are link-local and the reference never used a proxy; an
+            // inherited http_proxy would only send 169.254.169.254 somewhere else.
+            .proxy(None)
+            .timeout_global(Some(options.timeout))
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::PlatformVerifier)
+                    .build(),
+            )
+            .user_agent(concat!("kindling/", env!("CARGO_PKG_VERSION")))
+            .build();
+        HttpClient {
+            agent: config.new_agent(),
+            options: options.clone(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header sent with every request of this client.
+    pub fn with_header(mut self, name: &str, value: &str) -> HttpClient {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// One attempt, whatever the status; the body is read (up to `cap`) only for a 2xx.
+    pub fn request(
+        &self,
+        method: Method,
+        url: &str,
+        extra_headers: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Reply, HttpError> {
+        check_url(url)?;
+        let m = method.as_str();
+        let headers = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra_headers.iter().copied());
+        let result = match method {
+            Method::Get => {
+                let mut req = self.agent.get(url);
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                req.call()
+            }
+            Method::Put => {
+                let mut req = self.agent.put(url);
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                req.send_empty()
+            }
+        };
+        let response = result.map_err(|e| self.transport_error(m, url, e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Ok(Reply {
+                status,
+                body: Vec::new(),
+            });
+        }
+        let body = response.into_body();
+        if body.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(HttpError::TooLarge {
+                method: m,
+                url: url.to_string(),
+                cap,
+            });
+        }
+        let initial = body.content_length().unwrap_or(0).min(cap as u64 + 1) as usize;
+        let reader = body.into_reader();
+        let body = read_capped(reader, cap, initial).map_err(|e| match e {
+            ReadError::TooLarge => HttpError::TooLarge {
+                method: m,
+                url: url.to_string(),
+                cap,
+            },
+            ReadError::Io(e) => self.body_error(m, url, e),
+        })?;
+        Ok(Reply { status, body })
+    }
+
+    /// One GET: `Ok(Some(body))` on 2xx, `Ok(None)` on 404 or 410, an error otherwise.
+    pub fn get_once(
+        &self,
+        url: &str,
+        extra_headers: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Option<Vec<u8>>, HttpError> {
+        let reply = self.request(Method::Get, url, extra_headers, cap)?;
+        classify("GET", url, reply)
+    }
+
+    /// [`HttpClient::get_once`], retried with backoff while the failure is retryable.
+    pub fn get(
+        &self,
+        url: &str,
+        extra_headers: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Option<Vec<u8>>, HttpError> {
+        self.retrying(url, || self.get_once(url, extra_headers, cap))
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the attempts run out. The sleeps
+    /// are the reference's: `backoff_start`, doubling, capped at `backoff_max`.
+    pub fn retrying<T>(
+        &self,
+        url: &str,
+        mut attempt: impl FnMut() -> Result<T, HttpError>,
+    ) -> Result<T, HttpError> {
+        let attempts = self.options.attempts.max(1);
+        let mut sleep = self.options.backoff_start;
+        let mut n = 1;
+        loop {
+            log::debug!("Fetching data from {url}. Attempt #{n}");
+            match attempt() {
+                Ok(v) => return Ok(v),
+                Err(e) if !e.is_retryable() => return Err(e),
+                Err(e) if n >= attempts => {
+                    return Err(if attempts == 1 {
+                        e
+                    } else {
+                        HttpError::GaveUp {
+                            attempts,
+                            last: Box::new(e),
+                        }
+                    })
+                }
+                Err(e) => {
+                    log::info!("{e}; trying again in {sleep:?}");
+                    std::thread::sleep(sleep);
+                    sleep = (sleep * 2).min(self.options.backoff_max);
+                    n += 1;
+                }
+            }
+        }
+    }
+
+    fn transport_error(&self, method: &'static str, url: &str, e: ureq::Error) -> HttpError {
+        let url = url.to_string();
+        match e {
+            ureq::Error::Timeout(_) => HttpError::Timeout {
+                method,
+                url,
+                timeout: self.options.timeout,
+            },
+            ureq::Error::TooManyRedirects => HttpError::TooManyRedirects { method, url },
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => HttpError::InvalidUrl { url },
+            ureq::Error::Protocol(e) => HttpError::NotHttp {
+                method,
+                url,
+                message: e.to_string(),
+            },
+            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => HttpError::Timeout {
+                method,
+                url,
+                timeout: self.options.timeout,
+            },
+            other => HttpError::Transport {
+                method,
+                url,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn body_error(&self, method: &'static str, url: &str, e: std::io::Error) -> HttpError {
+        let inner = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<ureq::Error>())
+            .map(|u| matches!(u, ureq::Error::Timeout(_)));
+        if e.kind() == std::io::ErrorKind::TimedOut || inner == Some(true) {
+            return HttpError::Timeout {
+                method,
+                url: url.to_string(),
+                timeout: self.options.timeout,
+            };
+        }
+        HttpError::Transport {
+            method,
+            url: url.to_string(),
+            message: format!("reading the response body: {e}"),
+        }
+    }
+}
+
+fn classify(method: &'static str, url: &str, reply: Reply) -> Result<Option<Vec<u8>>, HttpError> {
+    match reply.status {
+        200..=299 => Ok(Some(reply.body)),
+        404 | 410 => Ok(None),
+        status => Err(HttpError::Status {
+            method,
+            url: url.to_string(),
+            status,
+        }),
+    }
+}
+
+/// Only absolute http(s) URLs with a host; the scheme check is case-insensitive as URLs are.
+pub fn check_url(url: &str) -> Result<(), HttpError> {
+    let invalid = || HttpError::InvalidUrl {
+        url: url.to_string(),
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return Err(invalid());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// `base` with a `/` appended when missing, as the reference does for metadata roots.
+pub fn with_trailing_slash(base: &str) -> String {
+    if base.ends_with('/') {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    }
+}
+
+pub(crate) enum ReadError {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads at most `cap` bytes and fails on the byte after: memory use is bounded by `cap + 1`
+/// whatever the peer sends, since the buffer grows by hand rather than by doubling.
+pub(crate) fn read_capped(
+    reader: impl Read,
+    cap: usize,
+    initial: usize,
+) -> Result<Vec<u8>, ReadError> {
+    let limit = cap.saturating_add(1);
+    let mut reader = reader.take(limit as u64);
+    let mut out: Vec<u8> = Vec::with_capacity(initial.min(limit));
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        let data = chunk.get(..n).unwrap_or(&[]);
+        if out.capacity() - out.len() < data.len() {
+            let want = (out.len() + data.len())
+                .max(out.capacity().saturating_mul(2))
+                .min(limit);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(data);
+        if out.len() > cap {
+            return Err(ReadError::TooLarge);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host() {
+        assert!(check_url("http://169.254.169.254/").is_ok());
+        assert!(check_url("HTTPS://example.com").is_ok());
+        for bad in [
+            "",
+            "ftp://x/",
+            "file:///etc/passwd",
+            "example.com",
+            "http://",
+            "http:///path",
+            "http://a b/",
+            "httpx://a/",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn read_capped_never_holds_more_than_cap_plus_one() {
+        let data = vec![7u8; 100_000];
+        let err = read_capped(&data[..], 50_000, 0);
+        assert!(matches!(err, Err(ReadError::TooLarge)));
+        let ok = read_capped(&data[..], 100_000, 0).ok().unwrap_or_default();
+        assert_eq!(ok.len(), 100_000);
+        assert!(ok.capacity() <= 100_001);
+    }
+
+    #[test]
+    fn only_server_and_transport_failures_are_retried() {
+        let status = |status| HttpError::Status {
+            method: "GET",
+            url: "u".into(),
+            status,
+        };
+        assert!(status(500).is_retryable());
+        assert!(status(503).is_retryable());
+        assert!(!status(403).is_retryable());
+        assert!(!status(401).is_retryable());
+        assert!(!HttpError::InvalidUrl { url: "x".into() }.is_retryable());
+    }
+
+    #[test]
+    fn trailing_slash_is_added_once() {
+        assert_eq!(with_trailing_slash("http://a"), "http://a/");
+        assert_eq!(with_trailing_slash("http://a/"), "http://a/");
+    }
+}

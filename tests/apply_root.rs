@@ -1,0 +1,277 @@
+//! `kindling apply --root` end to end on a real temporary root: real useradd, real files,
+//! unit symlinks; the resulting tree checked byte for byte, a second run changing nothing, and
+//! a run killed at every write converging on the next run.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CONFIG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/testdata/cloud-configs/apply/full.yml"
+);
+
+fn kindling() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kindling"))
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of testdata/root with core's home.
+fn fresh_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/root"),
+        dir.path(),
+    );
+    std::fs::remove_file(dir.path().join("README")).unwrap();
+    let home = dir.path().join("home/core");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&home, Some(500), Some(500)).unwrap();
+    dir
+}
+
+fn apply(root: &Path, fault: Option<usize>) -> std::process::Output {
+    let mut cmd = kindling();
+    cmd.args(["apply", "--from-file", CONFIG, "--root"])
+        .arg(root)
+        .env("COREOS_PRIVATE_IPV4", "10.0.0.3")
+        .env_remove("COREOS_PUBLIC_IPV4")
+        .env_remove("JOURNAL_STREAM");
+    if let Some(n) = fault {
+        cmd.env("KINDLING_FAULT_WRITE", n.to_string());
+    }
+    cmd.output().unwrap()
+}
+
+/// path -> "kind mode uid:gid content-or-target", everything that identifies a tree.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let md = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let ids = format!("{:o} {}:{}", md.mode() & 0o7777, md.uid(), md.gid());
+            if md.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    format!("link -> {}", std::fs::read_link(&path).unwrap().display()),
+                );
+            } else if md.is_dir() {
+                out.insert(rel, format!("dir {ids}"));
+                walk(root, &path, out);
+            } else {
+                let content = std::fs::read(&path).unwrap();
+                out.insert(
+                    rel,
+                    format!("file {ids} {}", String::from_utf8_lossy(&content)),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn meta(root: &Path, path: &str) -> (u32, u32, u32) {
+    let md = std::fs::symlink_metadata(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    (md.mode() & 0o7777, md.uid(), md.gid())
+}
+
+fn last_line(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn applies_every_section_then_changes_nothing() {
+    let dir = fresh_root();
+    let root = dir.path();
+    let out = apply(root, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(
+        last_line(&out).ends_with(" unchanged, 0 failed"),
+        "{}",
+        last_line(&out)
+    );
+
+    assert_eq!(read(root, "etc/hostname"), "worker-3\n");
+    assert_eq!(
+        read(root, "etc/hosts"),
+        "127.0.0.1 worker-3\n127.0.0.1 localhost\n::1 localhost\n"
+    );
+
+    // Users through the real useradd: GECOS without added quotes, groups, the hash in shadow.
+    let passwd = read(root, "etc/passwd");
+    let deploy = passwd
+        .lines()
+        .find(|l| l.starts_with("deploy:"))
+        .expect("deploy in passwd");
+    assert!(
+        deploy.contains(":Deploy Bot:/home/deploy:/bin/bash"),
+        "{deploy}"
+    );
+    let uid: u32 = deploy.split(':').nth(2).unwrap().parse().unwrap();
+    assert!(read(root, "etc/shadow").contains("deploy:$6$rounds=4096$saltsalt$0123456789"));
+    let group = read(root, "etc/group");
+    assert!(
+        group
+            .lines()
+            .any(|l| l.starts_with("docker:") && l.contains("deploy")),
+        "{group}"
+    );
+    assert!(group
+        .lines()
+        .any(|l| l.starts_with("systemd-journal:") && l.contains("deploy")));
+
+    // Keys: core gets the top-level key and users[core]'s, each user its own; 0700/0600.
+    let core_set = read(root, "home/core/.ssh/authorized_keys.d/coreos-cloudinit");
+    assert_eq!(
+        core_set,
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeDVRlfwTCxjtbNPzSD3BN2iK7132OSIJdGuLe1iSVd ops@laptop\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBPgGH4p5+f/LjjmSJftK6WZhwph27MbylJbr4W3JqST bob@home\n"
+    );
+    assert_eq!(read(root, "home/core/.ssh/authorized_keys"), core_set);
+    assert_eq!(meta(root, "home/core/.ssh"), (0o700, 500, 500));
+    assert_eq!(
+        meta(root, "home/core/.ssh/authorized_keys"),
+        (0o600, 500, 500)
+    );
+    assert!(read(root, "home/deploy/.ssh/authorized_keys").contains("deploy@ci"));
+    assert_eq!(meta(root, "home/deploy/.ssh/authorized_keys").1, uid);
+
+    // write_files: substitution, every mode bit, owner user:group, decoded content.
+    assert_eq!(read(root, "etc/motd"), "Welcome to 10.0.0.3\n");
+    assert_eq!(meta(root, "etc/motd"), (0o644, 0, 0));
+    assert_eq!(meta(root, "opt/bin/tool").0, 0o4755);
+    assert_eq!(read(root, "etc/deploy/token"), "secret-token\n");
+    assert_eq!(meta(root, "etc/deploy/token"), (0o600, uid, 233));
+    assert_eq!(read(root, "etc/deploy/blob.gz.txt"), "42");
+
+    // Generated files.
+    assert_eq!(read(root, "etc/oem-release"), "ID=kindling-test\nVERSION_ID=1.0\nNAME=\"Kindling Test\"\nHOME_URL=\"\"\nBUG_REPORT_URL=\"\"\n");
+    assert_eq!(
+        read(root, "etc/coreos/update.conf"),
+        "GROUP=beta\nSERVER=https://public.update.flatcar-linux.net/v1/update/\nREBOOT_STRATEGY=etcd-lock\n"
+    );
+    assert_eq!(
+        read(root, "run/flannel/options.env"),
+        "FLANNELD_ETCD_PREFIX=/coreos.com/network\nFLANNELD_IFACE=10.0.0.3"
+    );
+    assert_eq!(
+        read(root, "etc/environment"),
+        "# Managed by the OS image\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCOREOS_PRIVATE_IPV4=10.0.0.3\n"
+    );
+    assert_eq!(
+        read(root, "run/systemd/system/etcd2.service.d/20-cloudinit.conf"),
+        "[Service]\nEnvironment=\"ETCD_DISCOVERY=https://discovery.etcd.io/abc\"\nEnvironment=\"ETCD_NAME=node-3\"\n"
+    );
+    assert_eq!(
+        read(root, "run/systemd/system/locksmithd.service.d/20-cloudinit.conf"),
+        "[Service]\nEnvironment=\"REBOOT_WINDOW_START=Sun 03:00\"\nEnvironment=\"REBOOT_WINDOW_LENGTH=1h\"\n"
+    );
+
+    // Units: written, enabled by [Install] symlink, drop-in, network unit under /run, masked.
+    assert!(read(root, "etc/systemd/system/app.service").contains("ExecStart=/opt/bin/tool"));
+    assert_eq!(
+        std::fs::read_link(root.join("etc/systemd/system/multi-user.target.wants/app.service"))
+            .unwrap(),
+        Path::new("/etc/systemd/system/app.service")
+    );
+    assert!(read(root, "etc/systemd/system/docker.service.d/10-proxy.conf").contains("HTTP_PROXY"));
+    assert!(read(root, "run/systemd/network/10-eth0.network").contains("DHCP=yes"));
+    assert_eq!(
+        std::fs::read_link(root.join("etc/systemd/system/unwanted.service")).unwrap(),
+        Path::new("/dev/null")
+    );
+
+    // The second run changes nothing and says so; the tree is the same.
+    let before = snapshot(root);
+    let again = apply(root, None);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        last_line(&again).starts_with("0 changed, "),
+        "{}",
+        last_line(&again)
+    );
+    assert_eq!(before, snapshot(root));
+}
+
+#[test]
+fn a_run_killed_at_any_write_leaves_no_torn_file_and_the_next_run_converges() {
+    let clean = fresh_root();
+    assert!(apply(clean.path(), None).status.success());
+    let want = snapshot(clean.path());
+    let original = snapshot(fresh_root().path());
+
+    let mut killed = 0;
+    for n in 1..200 {
+        let dir = fresh_root();
+        let root = dir.path();
+        let out = apply(root, Some(n));
+        if out.status.code().is_some() {
+            // The run finished before its n-th write: every write point has been tried.
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            break;
+        }
+        killed += 1;
+        // Every file is complete: its original content or its final content, never a part.
+        for (path, now) in snapshot(root) {
+            if path
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(".kindling-"))
+            {
+                continue;
+            }
+            let ok = want.get(&path) == Some(&now)
+                || original.get(&path) == Some(&now)
+                || now.starts_with("dir ");
+            assert!(ok, "write {n}: {} is torn: {now:?}", path.display());
+        }
+        let rerun = apply(root, None);
+        assert!(
+            rerun.status.success(),
+            "rerun after write {n}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let mut got = snapshot(root);
+        got.retain(|p, _| {
+            !p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(".kindling-"))
+        });
+        assert_eq!(
+            got, want,
+            "after a kill at write {n}, the rerun did not converge"
+        );
+    }
+    assert!(killed >= 20, "only {killed} write points were exercised");
+}
