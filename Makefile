@@ -41,3 +41,29 @@ fmt:
 
 clean:
 	cargo clean
+
+# Installs the static binary, a coreos-cloudinit symlink, the boot units and udev rules from
+# dist/systemd/, and wires system-config.target and user-config.target into multi-user.target
+# (as Flatcar's image does). DESTDIR-aware; the units call $(BINDIR)/coreos-cloudinit.
+PREFIX       ?= /usr
+BINDIR       ?= $(PREFIX)/bin
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+UNITS        := $(filter-out %.rules,$(notdir $(wildcard dist/systemd/*)))
+
+.PHONY: install e2e
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kindling
+	ln -sfn kindling $(DESTDIR)$(BINDIR)/coreos-cloudinit
+	install -d $(DESTDIR)$(UNITDIR)/multi-user.target.wants $(DESTDIR)$(UDEVRULESDIR)
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/coreos-cloudinit|$(BINDIR)/coreos-cloudinit|g' dist/systemd/$$u \
+			> $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 dist/systemd/*.rules $(DESTDIR)$(UDEVRULESDIR)/
+	ln -sfn ../system-config.target $(DESTDIR)$(UNITDIR)/multi-user.target.wants/system-config.target
+	ln -sfn ../user-config.target $(DESTDIR)$(UNITDIR)/multi-user.target.wants/user-config.target
+
+# Boots a QEMU guest with systemd per scenario (tests/vm/README.md). Root; installs what it lacks.
+e2e: build
+	tests/vm/run.sh

@@ -11,7 +11,7 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
-use crate::datasource::{Addresses, Metadata};
+use crate::datasource::{self, Addresses, Metadata};
 use crate::plan::{self, load, show};
 use crate::report::{Report, Severity};
 use crate::validate;
@@ -45,6 +45,25 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show what `apply` would change, as a readable diff; changes nothing
     Plan(ApplyArgs),
+    /// Print the user-data and metadata a datasource yields, for debugging a boot
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Output format (JSON is the only one)
+    #[arg(long, value_enum, default_value_t = FetchFormat::Json)]
+    pub format: FetchFormat,
+    /// How long to wait for a datasource to become available
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FetchFormat {
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +322,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, args.verbose);
             run_apply(&args, true)
         }
+        Some(Command::Fetch(args)) => {
+            crate::logging::init(&identifier, false);
+            run_fetch(&args)
+        }
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)
@@ -415,34 +438,93 @@ fn check_sources(sources: &mut SourceArgs) -> Result<(), String> {
 struct Input {
     user_data: Vec<u8>,
     metadata: Metadata,
+    /// Fetching the user-data failed (logged): a failure of the run, but metadata still applies.
+    user_data_failed: bool,
 }
 
-/// Fetches the user-data and metadata from the selected source.
-fn acquire(sources: &SourceArgs, _timeout: Duration) -> Result<Input, String> {
-    let other: Vec<&str> = sources
-        .sources()
-        .into_iter()
-        .filter(|s| *s != "--from-file")
-        .collect();
-    if let Some(flag) = other.first() {
-        return Err(format!(
-            "{flag} is not supported yet by this build; only --from-file is"
-        ));
+impl SourceArgs {
+    /// The datasource module's view of the flags.
+    fn to_sources(&self) -> datasource::Sources {
+        datasource::Sources {
+            file: self.from_file.as_ref().map(PathBuf::from),
+            url: self.from_url.clone(),
+            configdrive: self.from_configdrive.as_ref().map(PathBuf::from),
+            ec2: self.from_ec2_metadata.clone().or_else(|| {
+                self.from_metadata_service
+                    .then(|| "http://169.254.169.254/".to_string())
+            }),
+            gce: self.from_gce_metadata.clone(),
+            digitalocean: self.from_digitalocean_metadata.clone(),
+            waagent: self.from_waagent.as_ref().map(PathBuf::from),
+            cloudsigma: self.from_cloudsigma_metadata,
+            proc_cmdline: self.from_proc_cmdline,
+            vmware_guestinfo: self.from_vmware_guestinfo,
+            vmware_ovf_env: self.from_vmware_ovf_env.as_ref().map(PathBuf::from),
+        }
     }
-    if sources
-        .convert_netconf
-        .as_deref()
-        .is_some_and(|n| !n.is_empty())
-    {
-        return Err("--convert-netconf is not supported yet by this build".into());
-    }
-    let path = sources.from_file.clone().unwrap_or_default();
-    let user_data =
-        std::fs::read(&path).map_err(|e| format!("cannot read user-data from {path}: {e}"))?;
+}
+
+/// Races the enabled sources and picks the first available one.
+fn select_source(
+    sources: &SourceArgs,
+    timeout: Duration,
+) -> Result<Box<dyn datasource::Datasource>, String> {
+    let opts = datasource::SelectOptions {
+        timeout,
+        ..Default::default()
+    };
+    let source = datasource::select(&sources.to_sources(), &opts).map_err(|e| e.to_string())?;
+    Ok(source)
+}
+
+/// Fetches metadata, then user-data, from the selected source (the reference's order). A
+/// metadata error is fatal; a user-data error is a failure, and the run goes on without it.
+fn acquire(sources: &SourceArgs, timeout: Duration) -> Result<Input, String> {
+    let source = select_source(sources, timeout)?;
+    let metadata = source
+        .fetch_metadata()
+        .map_err(|e| format!("cannot fetch metadata from {}: {e}", source.describe()))?;
+    let (user_data, user_data_failed) = match source.fetch_user_data() {
+        Ok(data) => (data.unwrap_or_default(), false),
+        Err(e) => {
+            log::error!(
+                "cannot fetch user-data from {}: {e}; continuing without it",
+                source.describe()
+            );
+            (Vec::new(), true)
+        }
+    };
     Ok(Input {
         user_data,
-        metadata: Metadata::default(),
+        metadata,
+        user_data_failed,
     })
+}
+
+/// `kindling fetch`: what the selected source yields, as one JSON object.
+fn run_fetch(args: &FetchArgs) -> i32 {
+    let mut sources = args.sources.clone();
+    if let Err(usage) = check_sources(&mut sources) {
+        eprintln!("kindling: {usage}");
+        return EXIT_USAGE;
+    }
+    let source = match select_source(&sources, Duration::from_secs(args.timeout)) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            return EXIT_FAILURE;
+        }
+    };
+    match datasource::fetch_json(source.as_ref()) {
+        Ok(json) => {
+            println!("{json}");
+            EXIT_OK
+        }
+        Err(e) => {
+            log::error!("{e}");
+            EXIT_FAILURE
+        }
+    }
 }
 
 /// The boot job: fetch, read, plan, then apply (or print the plan).
@@ -516,8 +598,26 @@ fn apply_flow(
         offline = OfflineSystemd::new(root);
         &offline
     };
+    let network = match sources.convert_netconf.as_deref().filter(|k| !k.is_empty()) {
+        None => Vec::new(),
+        Some(kind) => match crate::network::convert(kind, input.metadata.network_config.as_ref()) {
+            Ok(units) => units,
+            Err(e) => {
+                // As the reference: the network setup failing is fatal.
+                log::error!("--convert-netconf={kind}: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+    };
     let state = TargetState::new(root, systemd);
-    let plan = plan::plan(&loaded.parts, &input.metadata, &addrs, &state, options);
+    let plan = plan::plan_with_network(
+        &loaded.parts,
+        &input.metadata,
+        &addrs,
+        &network,
+        &state,
+        options,
+    );
 
     if plan_only {
         print!("{}", show::render_plan(&plan, &state, systemd.is_live()));
@@ -533,7 +633,7 @@ fn apply_flow(
         http_timeout: Duration::from_secs(10),
     };
     let mut outcome = runner::execute(&plan, &target);
-    outcome.failed += loaded.errors();
+    outcome.failed += loaded.errors() + usize::from(input.user_data_failed);
     println!("{}", outcome.summary());
     if outcome.failed == 0 || (ignore_failure && !outcome.global_failed) {
         EXIT_OK

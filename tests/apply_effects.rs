@@ -676,15 +676,21 @@ fn owner_specs_resolve_like_chown() {
     };
     assert_eq!(
         owner("core"),
-        both(500, 500),
-        "a lone user brings its group"
+        Ok(Owner {
+            uid: Some(500),
+            gid: None,
+        }),
+        "a lone user leaves the group alone, as chown(1) does"
     );
     assert_eq!(owner("core:"), both(500, 500));
     assert_eq!(owner("core:wheel"), both(500, 10));
     assert_eq!(owner("core.wheel"), both(500, 10), "old syntax");
     assert_eq!(
         owner("john.doe"),
-        both(1001, 1001),
+        Ok(Owner {
+            uid: Some(1001),
+            gid: None,
+        }),
         "a user name with a dot"
     );
     assert_eq!(owner("john.doe:staff"), both(1001, 50));
@@ -697,7 +703,14 @@ fn owner_specs_resolve_like_chown() {
     );
     assert_eq!(owner(":"), Ok(Owner::default()));
     assert_eq!(owner("1000:1000"), both(1000, 1000));
-    assert_eq!(owner("500"), both(500, 500), "a known uid brings its group");
+    assert_eq!(
+        owner("500"),
+        Ok(Owner {
+            uid: Some(500),
+            gid: None,
+        }),
+        "a lone uid leaves the group alone"
+    );
     assert_eq!(
         owner("2000"),
         Ok(Owner {

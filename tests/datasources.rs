@@ -1,6 +1,7 @@
 //! Every datasource against what it reads in real life: HTTP sources against a scripted HTTP/1.1
 //! server on 127.0.0.1, CloudSigma over a pseudo-terminal, the rest from `testdata/datasource/`.
-//! Timeouts are ~300 ms and retries few, so failures are quick.
+
+// Timeouts are ~300 ms and retries few, so failures are quick.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -581,6 +582,11 @@ fn ec2_server_errors_on_the_token_are_retried_not_downgraded() {
     let e = ec2.fetch_user_data().unwrap_err();
     assert!(e.to_string().contains("gave up after 3 attempts"), "{e}");
     assert_eq!(s.count("GET", "/2009-04-04/user-data"), 0);
+    assert_eq!(
+        s.count("PUT", "/latest/api/token"),
+        4,
+        "one for the check, three retried"
+    );
 }
 
 #[test]
@@ -1175,7 +1181,7 @@ fn select_opts(timeout_ms: u64) -> SelectOptions {
         progress_interval: Duration::from_millis(100),
         poll_start: Duration::from_millis(20),
         poll_max: Duration::from_millis(100),
-        tie_break_wait: Duration::from_millis(500),
+        tie_break_wait: Duration::from_secs(2),
         http: once(),
         ..SelectOptions::default()
     }

@@ -1,6 +1,7 @@
 //! `--convert-netconf` output checked byte for byte against `testdata/network/*/` (the
 //! reference's §6.2 and §6.3 examples plus kindling's fixes), and its error cases.
-//! Each case directory holds the input, the expected units, and ORDER (the expected sequence).
+
+// Each case directory holds the input, the expected units, and ORDER (the expected sequence).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

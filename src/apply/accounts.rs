@@ -185,8 +185,8 @@ pub enum OwnerError {
 /// `:` and when `user.group` is not itself a user name), and numeric ids. A name is looked up
 /// before it is read as a number; `+1000` is only a number.
 ///
-/// Unlike chown(1), a lone `user` also sets the group to the user's primary group, so that a
-/// file written for `core` is `core:core`, not `core:root`.
+/// As chown(1), which the reference ran: a lone `user` leaves the group as it is (a new file's
+/// is root), so the on-disk result matches coreos-cloudinit's; `user:` takes the user's group.
 pub fn resolve_owner(root: &Path, spec: &str) -> Result<Owner, OwnerError> {
     if spec.is_empty() {
         return Err(OwnerError::Empty);
@@ -217,7 +217,9 @@ pub fn resolve_owner(root: &Path, spec: &str) -> Result<Owner, OwnerError> {
             });
         };
         owner.uid = Some(uid);
-        owner.gid = primary_gid;
+        if group_part == Some("") {
+            owner.gid = primary_gid;
+        }
     }
     if let Some(group) = group_part.filter(|g| !g.is_empty()) {
         let gid = match group.strip_prefix('+') {

@@ -85,7 +85,8 @@ impl Target<'_> {
             return Ok(None);
         };
         let o = accounts::resolve_owner(&self.root, spec).map_err(|e| e.to_string())?;
-        // A half left out (`:group`, `user:` is not valid) keeps what the file has, else root.
+        // A half left out (`:group`, a lone `user`) keeps what the file has, else root, as
+        // chown(1) on the reference's fresh temp file did.
         let current = fs::lstat(&self.root, path);
         let uid = o.uid.or(current.as_ref().map(|c| c.uid)).unwrap_or(0);
         let gid = o.gid.or(current.as_ref().map(|c| c.gid)).unwrap_or(0);

@@ -72,9 +72,9 @@ impl State for TargetState<'_> {
         accounts::shadow_hash(&self.root, name)
     }
 
-    fn owner(&self, spec: &str) -> Option<(u32, u32)> {
+    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)> {
         let o = accounts::resolve_owner(&self.root, spec).ok()?;
-        Some((o.uid.unwrap_or(0), o.gid.unwrap_or(0)))
+        Some((o.uid, o.gid))
     }
 
     fn hostname(&self) -> Option<String> {

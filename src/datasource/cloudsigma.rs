@@ -12,6 +12,7 @@ use nix::sys::termios;
 use serde_json::Value;
 
 use crate::datasource::http::USER_DATA_CAP;
+use crate::datasource::select::later;
 use crate::datasource::{Datasource, DatasourceError, Metadata};
 
 const EOT: u8 = 0x04;
@@ -88,7 +89,7 @@ impl CloudSigma {
         if key.bytes().any(|b| b == b'\n' || b == b'>') {
             return Err(err(format!("key {key:?} cannot be sent")));
         }
-        let deadline = Instant::now() + self.options.timeout;
+        let deadline = later(Instant::now(), self.options.timeout);
         let mut port = open_serial(device).map_err(|e| err(format!("cannot open: {e}")))?;
         // Bytes left from an earlier, abandoned answer would be taken for this one.
         let _ = termios::tcflush(&port, termios::FlushArg::TCIFLUSH);

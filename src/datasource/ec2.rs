@@ -69,16 +69,17 @@ impl Ec2 {
         match reply.status {
             200..=299 => {
                 let token = String::from_utf8_lossy(&reply.body).trim().to_string();
-                if token.is_empty() || token.chars().any(|c| c.is_control()) {
+                // It goes back in a header, where only visible ASCII is allowed.
+                if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
                     return Err(HttpError::NotHttp {
                         method: "PUT",
                         url,
-                        message: "the IMDSv2 token is empty or not printable".into(),
+                        message: "the IMDSv2 token is empty or not visible ASCII".into(),
                     });
                 }
                 Ok(Session::V2(token))
             }
-            403 | 404 | 405 => {
+            403..=405 => {
                 log::info!("PUT {url}: HTTP {}: using IMDSv1", reply.status);
                 Ok(Session::V1)
             }

@@ -36,6 +36,9 @@ impl Default for HttpOptions {
     }
 }
 
+/// Longer per-request timeouts are cut to this, so no flag value can overflow a clock.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// Redirects followed before a request fails; a loop ends here instead of running on.
 pub const MAX_REDIRECTS: u32 = 5;
 
@@ -142,7 +145,7 @@ impl HttpClient {
             // Metadata services are link-local and the reference never used a proxy; an
             // inherited http_proxy would only send 169.254.169.254 somewhere else.
             .proxy(None)
-            .timeout_global(Some(options.timeout))
+            .timeout_global(Some(options.timeout.min(MAX_TIMEOUT)))
             .tls_config(
                 TlsConfig::builder()
                     .root_certs(RootCerts::PlatformVerifier)
@@ -214,7 +217,10 @@ impl HttpClient {
                 cap,
             });
         }
-        let initial = body.content_length().unwrap_or(0).min(cap as u64 + 1) as usize;
+        let initial = body
+            .content_length()
+            .unwrap_or(0)
+            .min((cap as u64).saturating_add(1)) as usize;
         let reader = body.into_reader();
         let body = read_capped(reader, cap, initial).map_err(|e| match e {
             ReadError::TooLarge => HttpError::TooLarge {
@@ -276,7 +282,7 @@ impl HttpClient {
                 Err(e) => {
                     log::info!("{e}; trying again in {sleep:?}");
                     std::thread::sleep(sleep);
-                    sleep = (sleep * 2).min(self.options.backoff_max);
+                    sleep = sleep.saturating_mul(2).min(self.options.backoff_max);
                     n += 1;
                 }
             }
@@ -292,7 +298,7 @@ impl HttpClient {
                 timeout: self.options.timeout,
             },
             ureq::Error::TooManyRedirects => HttpError::TooManyRedirects { method, url },
-            ureq::Error::BadUri(_) | ureq::Error::Http(_) => HttpError::InvalidUrl { url },
+            ureq::Error::BadUri(_) => HttpError::InvalidUrl { url },
             ureq::Error::Protocol(e) => HttpError::NotHttp {
                 method,
                 url,

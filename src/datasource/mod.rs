@@ -65,6 +65,13 @@ pub trait Datasource: Send + Sync {
     }
 }
 
+/// Implementors need not be `Debug`; a boxed source prints as what it is and where it looks.
+impl std::fmt::Debug for dyn Datasource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 /// Reads a whole file of at most `cap` bytes; `None` when it does not exist. Reading stops at
 /// `cap + 1` bytes, so a huge or endless file (a device, a FIFO) cannot exhaust memory.
 pub(crate) fn read_file_capped(
@@ -77,7 +84,7 @@ pub(crate) fn read_file_capped(
         Err(e) => return Err(DatasourceError::io(path, e)),
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let initial = size.min(cap as u64 + 1) as usize;
+    let initial = size.min((cap as u64).saturating_add(1)) as usize;
     let out = http::read_capped(file, cap, initial).map_err(|e| match e {
         http::ReadError::TooLarge => DatasourceError::FileTooLarge {
             path: path.to_path_buf(),

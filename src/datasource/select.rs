@@ -1,9 +1,5 @@
 //! Which datasource to read: every enabled source is polled on its own thread with the
 //! reference's backoff, and the first available one wins, under an overall deadline.
-//!
-//! Unlike the reference, a tie is settled by a fixed order instead of by thread scheduling:
-//! once a source is available, sources earlier in the order that have not finished their first
-//! check get a short grace period to do so.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -181,8 +177,12 @@ impl Stop {
     }
 }
 
-/// Races `list` (earlier entries win ties). Returns the first source available, or an error
-/// naming every source and what it last said once all have given up or the deadline passes.
+/// Races `list`. Returns the first source available, or an error naming every source and what
+/// it last said once all have given up or the deadline passes.
+///
+/// Unlike the reference, a tie is settled by list order instead of by thread scheduling: once a
+/// source is available, earlier sources that have not finished their first check get
+/// `tie_break_wait` to do so, and the earliest available one wins.
 pub fn select_from(
     list: Vec<Box<dyn Datasource>>,
     opts: &SelectOptions,
@@ -191,7 +191,7 @@ pub fn select_from(
         return Err(DatasourceError::NoSources);
     }
     let start = Instant::now();
-    let deadline = start + opts.timeout;
+    let deadline = later(start, opts.timeout);
     let stop = Arc::new(Stop {
         done: Mutex::new(false),
         wake: Condvar::new(),
@@ -223,7 +223,7 @@ pub fn select_from(
 
     let mut candidates: Vec<(usize, Box<dyn Datasource>)> = Vec::new();
     let mut grace_until: Option<Instant> = None;
-    let mut next_progress = start + opts.progress_interval;
+    let mut next_progress = later(start, opts.progress_interval);
     let mut disconnected = false;
     loop {
         let now = Instant::now();
@@ -270,7 +270,7 @@ pub fn select_from(
                         entry.last = "available".to_string();
                         entry.finished = true;
                         candidates.push((index, source));
-                        grace_until.get_or_insert(Instant::now() + opts.tie_break_wait);
+                        grace_until.get_or_insert(later(Instant::now(), opts.tie_break_wait));
                     }
                     Outcome::Unavailable { why, last } => {
                         entry.last = why;
@@ -281,12 +281,22 @@ pub fn select_from(
             Err(RecvTimeoutError::Timeout) => {
                 if Instant::now() >= next_progress {
                     log_progress(&entries, deadline);
-                    next_progress += opts.progress_interval.max(Duration::from_millis(10));
+                    next_progress = later(
+                        next_progress,
+                        opts.progress_interval.max(Duration::from_millis(10)),
+                    );
                 }
             }
             Err(RecvTimeoutError::Disconnected) => disconnected = true,
         }
     }
+}
+
+/// `t + d`, or a century on when a flag asks for a duration no clock can add.
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(t)
 }
 
 /// The candidate earliest in the tie-break order.
@@ -342,7 +352,7 @@ fn poll(
         if stop.sleep(pause) {
             return;
         }
-        pause = (pause * 2).min(max);
+        pause = pause.saturating_mul(2).min(max);
     }
 }
 
@@ -366,4 +376,29 @@ fn none_available(entries: &[Entry], when: String) -> DatasourceError {
         .collect::<Vec<_>>()
         .join("; ");
     DatasourceError::NoneAvailable { when, details }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_durations_do_not_overflow() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn sources_default_is_empty() {
+        assert!(Sources::default().is_empty());
+        assert!(!Sources {
+            cloudsigma: true,
+            ..Sources::default()
+        }
+        .is_empty());
+    }
 }

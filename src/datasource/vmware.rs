@@ -1,9 +1,5 @@
 //! `--from-vmware-ovf-env` and `--from-vmware-guestinfo`: VMware's `guestinfo.*` values, from
 //! an OVF environment file, and the user-data, metadata and network map they describe.
-//!
-//! The guestinfo backdoor (an I/O-port RPC to the hypervisor) is not implemented: without a
-//! VMware machine to test it on, inline port I/O is not something to ship blind. The hypervisor
-//! is still detected (CPUID only, never a port access), so the message says which case applies.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -40,7 +36,10 @@ impl Vmware {
         }
     }
 
-    /// The hypervisor's guestinfo store, through the backdoor (see the module note).
+    /// The hypervisor's guestinfo store. The backdoor (an I/O-port RPC to the hypervisor) is not
+    /// implemented: without a VMware machine to test it on, inline port I/O is not something to
+    /// ship blind. The hypervisor is still detected (CPUID only, never a port access), so the
+    /// "unavailable" message says which case applies.
     pub fn guestinfo(http: &HttpOptions) -> Vmware {
         Vmware {
             store: Store::Backdoor,
@@ -331,7 +330,7 @@ mod tests {
         assert!(!net.contains_key("dns.server.2"));
         assert!(!net.contains_key("interface.0.role"));
         assert!(!net.contains_key("unrelated"));
-        assert_eq!(net.len(), 9);
+        assert_eq!(net.len(), 8);
     }
 
     #[test]

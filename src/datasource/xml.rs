@@ -1,9 +1,5 @@
 //! A small, strict XML reader for the two documents kindling reads (waagent's SharedConfig.xml
 //! and the VMware OVF environment): elements, attributes and text, by local name.
-//!
-//! No DTD processing and no entity expansion beyond the predefined and numeric ones, so
-//! "billion laughs" and external entities are not a concern; nesting depth is bounded and the
-//! parser is iterative, so no input can exhaust the stack.
 
 /// Deeper documents are refused: neither file nests more than a handful of levels.
 const MAX_DEPTH: usize = 256;
@@ -137,6 +133,10 @@ fn unescape(raw: &str) -> Result<String, String> {
 }
 
 /// Parses a whole document and returns its root element.
+///
+/// No DTD processing and no entity expansion beyond the predefined and numeric ones, so
+/// "billion laughs" and external entities are not a concern; nesting depth is bounded and the
+/// parser is iterative, so no input can exhaust the stack.
 pub fn parse(input: &str) -> Result<Element, String> {
     let mut c = Cursor {
         s: input.strip_prefix('\u{feff}').unwrap_or(input),

@@ -336,7 +336,7 @@ fn build(stanzas: Vec<Stanza>) -> Result<Vec<Interface>, NetworkError> {
                 );
             }
             StanzaKind::Bond { slaves } => {
-                let (options, primary) = bond_options(&s.name, &s.options)?;
+                let BondSettings { options, primary } = bond_options(&s.name, &s.options)?;
                 if let Some(p) = primary {
                     if slaves.contains(&p) {
                         primaries.push((s.name.clone(), p));
@@ -495,12 +495,20 @@ fn number(value: &str) -> Option<u64> {
     value.parse().ok()
 }
 
-/// `bond-*` options in systemd's `[Bond]` keys, sorted by key, and the `bond-primary` slave.
-/// Options systemd has no key for are dropped with a warning.
+/// A bond's `bond-*` options once read: `[Bond]` settings and the primary slave.
+struct BondSettings {
+    /// systemd `[Bond]` keys and values, sorted by key.
+    options: Vec<(String, String)>,
+    /// `bond-primary`, which systemd sets on the slave's `.network` instead.
+    primary: Option<String>,
+}
+
+/// `bond-*` options in systemd's `[Bond]` keys. Options systemd has no key for are dropped
+/// with a warning; a value systemd would reject is an error.
 fn bond_options(
     iface: &str,
     options: &BTreeMap<String, Vec<String>>,
-) -> Result<(Vec<(String, String)>, Option<String>), NetworkError> {
+) -> Result<BondSettings, NetworkError> {
     let mut out = Vec::new();
     let mut primary = None;
     for (key, values) in options {
@@ -594,7 +602,10 @@ fn bond_options(
         out.push((name.to_string(), setting));
     }
     out.sort();
-    Ok((out, primary))
+    Ok(BondSettings {
+        options: out,
+        primary,
+    })
 }
 
 #[cfg(test)]
@@ -639,8 +650,8 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.split(' ').map(str::to_string).collect()))
         .collect();
-        let (out, primary) = bond_options("bond0", &opts).unwrap();
-        let text: Vec<String> = out.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let BondSettings { options, primary } = bond_options("bond0", &opts).unwrap();
+        let text: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
             text,
             vec![

@@ -1,9 +1,9 @@
 //! `--convert-netconf`: a datasource's network config (Debian `interfaces` text from a config
 //! drive, or VMware's guestinfo map) turned into systemd-networkd `.netdev`/`.network` units.
-//!
-//! Rendering follows the reference byte for byte (reference.md §6), except where it produced
-//! units networkd would misread: bond options use systemd's `[Bond]` keys, a VLAN named
-//! `eth0.10` is attached to `eth0`, and no unit name contains `:` or matches every link.
+
+// Rendering follows the reference byte for byte (reference.md §6), except where it produced
+// units networkd would misread: bond options use systemd's `[Bond]` keys, a VLAN named
+// `eth0.10` is attached to `eth0`, and no unit name contains `:` or matches every link.
 
 mod debian;
 mod interface;

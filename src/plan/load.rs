@@ -65,7 +65,7 @@ fn cloud_config(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses)
     if parsed.syntax_ok {
         out.parts.push(Part::Config {
             label,
-            config: parsed.config,
+            config: Box::new(parsed.config),
         });
     } else {
         error(

@@ -24,9 +24,9 @@ pub trait State {
     fn user_groups(&self, name: &str) -> Vec<String>;
     /// The user's password hash in the target's shadow file.
     fn password_hash(&self, name: &str) -> Option<String>;
-    /// `owner` (`user`, `user:group`, `:group`, numeric) as uid and gid; None when it does not
-    /// resolve yet (e.g. a user this plan creates first).
-    fn owner(&self, spec: &str) -> Option<(u32, u32)>;
+    /// `owner` (`user`, `user:group`, `:group`, numeric) as the uid and gid it sets (a half it
+    /// leaves alone is None); None when it does not resolve yet (e.g. a user this plan creates).
+    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)>;
     /// The current static hostname.
     fn hostname(&self) -> Option<String>;
     /// Whether the unit is enabled (`enabled`, `enabled-runtime`); None when unknown.
@@ -86,7 +86,7 @@ impl Default for Options {
 pub enum Part {
     Config {
         label: String,
-        config: CloudConfig,
+        config: Box<CloudConfig>,
     },
     Script {
         label: String,
@@ -327,7 +327,9 @@ impl Planner<'_> {
             Some(st) if st.kind == FileKind::File => {
                 let owner_ok = match owner.as_deref() {
                     None => true,
-                    Some(spec) => self.state.owner(spec) == Some((st.uid, st.gid)),
+                    Some(spec) => self.state.owner(spec).is_some_and(|(uid, gid)| {
+                        uid.is_none_or(|u| u == st.uid) && gid.is_none_or(|g| g == st.gid)
+                    }),
                 };
                 st.mode != mode
                     || !owner_ok
@@ -738,16 +740,44 @@ pub fn plan(
     state: &dyn State,
     options: &Options,
 ) -> Plan {
+    plan_with_network(parts, metadata, addrs, &[], state, options)
+}
+
+/// [`plan`], with the networkd units `--convert-netconf` made from the datasource's network
+/// config: written to /run/systemd/network first, as the reference does before anything else.
+pub fn plan_with_network(
+    parts: &[Part],
+    metadata: &Metadata,
+    addrs: &Addresses,
+    network: &[crate::network::NetworkUnit],
+    state: &dyn State,
+    options: &Options,
+) -> Plan {
     let mut p = Planner {
         state,
         options,
         steps: Vec::new(),
         part: None,
     };
+    let mut network_changed = false;
+    for unit in network {
+        let path = Path::new("/run/systemd/network").join(&unit.name);
+        network_changed |= p.file(
+            path,
+            unit.content.clone().into_bytes(),
+            0o644,
+            None,
+            FileRole::Unit,
+        );
+    }
+    if network_changed {
+        p.push(Action::DaemonReload, true);
+        p.push(Action::RestartNetworkd, true);
+    }
     let configs: Vec<&CloudConfig> = parts
         .iter()
         .filter_map(|part| match part {
-            Part::Config { config, .. } => Some(config),
+            Part::Config { config, .. } => Some(config.as_ref()),
             _ => None,
         })
         .collect();

@@ -48,8 +48,12 @@ impl State for Mem {
     fn password_hash(&self, _: &str) -> Option<String> {
         Some("$6$old".into())
     }
-    fn owner(&self, spec: &str) -> Option<(u32, u32)> {
-        (spec == "root" || spec == "root:root").then_some((0, 0))
+    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)> {
+        match spec {
+            "root" => Some((Some(0), None)),
+            "root:root" => Some((Some(0), Some(0))),
+            _ => None,
+        }
     }
     fn hostname(&self) -> Option<String> {
         self.hostname.clone()
@@ -70,7 +74,7 @@ fn parts(text: &str) -> Vec<Part> {
     assert!(parsed.syntax_ok);
     vec![Part::Config {
         label: "part 1".into(),
-        config: parsed.config,
+        config: Box::new(parsed.config),
     }]
 }
 
