@@ -44,7 +44,8 @@ clean:
 
 # Installs the static binary, a coreos-cloudinit symlink, the boot units and udev rules from
 # dist/systemd/, and wires system-config.target and user-config.target into multi-user.target
-# (as Flatcar's image does). DESTDIR-aware; the units call $(BINDIR)/coreos-cloudinit.
+# (as Flatcar's image does). DESTDIR-aware; the units call $(BINDIR)/coreos-cloudinit. It installs
+# what `make build` made and does not build itself (so `sudo make install` runs no cargo as root).
 PREFIX       ?= /usr
 BINDIR       ?= $(PREFIX)/bin
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
@@ -52,7 +53,8 @@ UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 UNITS        := $(filter-out %.rules,$(notdir $(wildcard dist/systemd/*)))
 
 .PHONY: install e2e
-install: build
+install:
+	@test -x $(BIN) || { echo "install: $(BIN) is missing; run make build first" >&2; exit 1; }
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kindling
 	ln -sfn kindling $(DESTDIR)$(BINDIR)/coreos-cloudinit
 	install -d $(DESTDIR)$(UNITDIR)/multi-user.target.wants $(DESTDIR)$(UDEVRULESDIR)
@@ -66,4 +68,4 @@ install: build
 
 # Boots a QEMU guest with systemd per scenario (tests/vm/README.md). Root; installs what it lacks.
 e2e: build
-	tests/vm/run.sh
+	E2E_BUILD=0 tests/vm/run.sh

@@ -51,14 +51,14 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    #[command(flatten)]
-    pub sources: SourceArgs,
     /// Output format (JSON is the only one)
     #[arg(long, value_enum, default_value_t = FetchFormat::Json)]
     pub format: FetchFormat,
     /// How long to wait for a datasource to become available
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,8 +68,6 @@ pub enum FetchFormat {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub sources: SourceArgs,
     /// Apply to this directory (a mounted disk image) instead of the running system: paths are
     /// resolved under it, units are enabled and masked by symlinks, commands are skipped
     #[arg(long, value_name = "DIR")]
@@ -95,6 +93,9 @@ pub struct ApplyArgs {
     /// Also log the steps that change nothing
     #[arg(short, long)]
     pub verbose: bool,
+    // Last, so that the options above keep their own heading in --help.
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[derive(Debug, Args)]

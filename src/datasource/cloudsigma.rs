@@ -150,7 +150,13 @@ fn open_serial(path: &Path) -> std::io::Result<File> {
         .open(path)?;
     let mut t = termios::tcgetattr(&file).map_err(std::io::Error::from)?;
     termios::cfmakeraw(&mut t);
-    termios::cfsetspeed(&mut t, termios::BaudRate::B115200).map_err(std::io::Error::from)?;
+    // The speed is set in the struct itself: the libc crate binds cfsetspeed and friends to
+    // versioned glibc symbols, which glibc's static archive (our +crt-static build) lacks.
+    let mut raw: nix::libc::termios = t.into();
+    raw.c_cflag = (raw.c_cflag & !nix::libc::CBAUD) | nix::libc::B115200;
+    raw.c_ispeed = nix::libc::B115200;
+    raw.c_ospeed = nix::libc::B115200;
+    let mut t = termios::Termios::from(raw);
     t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
     t.control_flags &= !termios::ControlFlags::CRTSCTS;
     t.control_chars[termios::SpecialCharacterIndices::VMIN as usize] = 0;

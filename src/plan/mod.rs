@@ -1,6 +1,7 @@
 //! Planning, the pure half of apply: (parts, metadata, current state) -> ordered actions, each
 //! knowing whether it changes anything. Dry-run, idempotency and most tests fall out of this.
 
+pub mod diff;
 pub mod load;
 pub mod render;
 pub mod show;

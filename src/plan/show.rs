@@ -102,13 +102,8 @@ fn file_diff(path: &Path, old: Option<&[u8]>, new: &[u8]) -> String {
     } else {
         "/dev/null".to_string()
     };
-    let diff = similar::TextDiff::from_lines(old_text, new_text);
+    let text = super::diff::unified(old_text, new_text, &from, &format!("b{}", path.display()), 3);
     let mut out = String::new();
-    let text = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&from, &format!("b{}", path.display()))
-        .to_string();
     for line in text.lines() {
         let _ = writeln!(out, "    {line}");
     }

@@ -51,7 +51,7 @@ cp -a "'"$here"'/guest-base/." "$r/"
 # DHCP on every wired link (QEMU user network); nothing waits longer than it must.
 chroot "$r" systemctl enable systemd-networkd.service >/dev/null 2>&1
 # No timers or gettys that compete for the one emulated CPU; no background apt.
-for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer getty@tty1.service; do
+for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service; do
     ln -sf /dev/null "$r/etc/systemd/system/$u"
 done
 # Root has no password: a shell on the serial console for debugging by hand.
