@@ -766,6 +766,7 @@ fn full_user() -> NewUser {
         system: true,
         no_log_init: true,
         shell: Some("/bin/bash".into()),
+        ..NewUser::default()
     }
 }
 

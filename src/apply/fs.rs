@@ -596,25 +596,8 @@ pub fn ensure_dir(
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileKind {
-    File,
-    Dir,
-    /// The link's target, verbatim.
-    Symlink(PathBuf),
-    CharDevice,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileStat {
-    pub kind: FileKind,
-    /// Permission bits, setuid, setgid and sticky (0o7777).
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub len: u64,
-}
+// The planner reads the same facts through its State trait: one type for both.
+pub use crate::plan::{FileKind, FileStat};
 
 /// What is at `path` itself (a symlink is reported, not followed); None if nothing is, or the
 /// path cannot be reached.

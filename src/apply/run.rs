@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use crate::apply::systemd::{JobResult, Systemd, TransientService, UnitCommand};
 use crate::apply::{accounts, fs, sshkeys, users};
-use crate::config::model::User;
 use crate::plan::{self, show, Action, Plan, Step};
 
 /// Journal MESSAGE_IDs of the security-relevant actions, for `journalctl MESSAGE_ID=…`.
@@ -52,22 +51,6 @@ enum Done {
     /// Changed; with the journal MESSAGE_ID that marks the kind of change, if it has one.
     Changed(Option<&'static str>),
     Skipped(String),
-}
-
-fn new_user(u: &User) -> users::NewUser {
-    users::NewUser {
-        name: u.name.clone(),
-        passwd: u.passwd.clone(),
-        gecos: u.gecos.clone(),
-        homedir: u.homedir.clone(),
-        no_create_home: u.no_create_home,
-        primary_group: u.primary_group.clone(),
-        groups: u.groups.clone(),
-        no_user_group: u.no_user_group,
-        system: u.system,
-        no_log_init: u.no_log_init,
-        shell: u.shell.clone(),
-    }
 }
 
 impl Target<'_> {
@@ -184,7 +167,7 @@ impl Target<'_> {
         match &step.action {
             Action::SetHostname { name } => self.set_hostname(name),
             Action::CreateUser { user } => {
-                users::create_user(&new_user(user), &self.root).map_err(|e| e.to_string())?;
+                users::create_user(user, &self.root).map_err(|e| e.to_string())?;
                 Ok(Done::Changed(Some(MESSAGE_USER_CREATED)))
             }
             Action::UpdateUser {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::apply::systemd::Systemd;
 use crate::apply::{accounts, fs};
-use crate::plan::{self, Account, FileKind, FileStat, State};
+use crate::plan::{self, Account, FileStat, State};
 
 pub struct TargetState<'a> {
     pub root: PathBuf,
@@ -39,20 +39,7 @@ impl State for TargetState<'_> {
     }
 
     fn stat(&self, path: &Path) -> Option<FileStat> {
-        let st = fs::lstat(&self.root, path)?;
-        Some(FileStat {
-            kind: match st.kind {
-                fs::FileKind::File => FileKind::File,
-                fs::FileKind::Dir => FileKind::Dir,
-                fs::FileKind::Symlink(t) => FileKind::Symlink(t),
-                fs::FileKind::CharDevice => FileKind::CharDevice,
-                fs::FileKind::Other => FileKind::Other,
-            },
-            mode: st.mode,
-            uid: st.uid,
-            gid: st.gid,
-            len: st.len,
-        })
+        fs::lstat(&self.root, path)
     }
 
     fn user(&self, name: &str) -> Option<Account> {

@@ -14,22 +14,9 @@ use super::{accounts, fs};
 const TOOL_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 const REDACTED: &str = "<redacted>";
 
-/// A user to create, as `users[]` in a cloud-config describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewUser {
-    pub name: String,
-    /// A crypt(3) hash, never a clear-text password.
-    pub passwd: Option<String>,
-    pub gecos: Option<String>,
-    pub homedir: Option<String>,
-    pub no_create_home: bool,
-    pub primary_group: Option<String>,
-    pub groups: Vec<String>,
-    pub no_user_group: bool,
-    pub system: bool,
-    pub no_log_init: bool,
-    pub shell: Option<String>,
-}
+/// A user to create: `users[]` as the cloud-config model reads it (keys and imports are
+/// applied by other steps).
+pub type NewUser = crate::config::model::User;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
