@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 
 use base64::Engine as _;
-use mailparse::MailHeader;
 
 use super::gzip;
+use super::headers::{self, HeaderBlock};
 use super::{detect, Kind};
 
 /// How deep multipart documents may nest inside each other: a part's `index` has at most this
@@ -229,7 +229,7 @@ fn split_document(data: &[u8], place: Place, prefix: &[usize], out: &mut Out) {
         fail(1, "expected multipart/mixed, got no Content-Type header");
         return;
     };
-    let ct = mailparse::parse_content_type(&value);
+    let ct = headers::parse_content_type(&value);
     if ct.mimetype != "multipart/mixed" {
         fail(1, &format!("expected multipart/mixed, got {}", ct.mimetype));
         return;
@@ -377,7 +377,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
     }
     let content_type = block
         .get("content-type")
-        .map(|(value, line)| (mailparse::parse_content_type(&value), line))
+        .map(|(value, line)| (headers::parse_content_type(&value), line))
         .filter(|(ct, _)| !ct.mimetype.is_empty());
     let Some((content_type, ct_line)) = content_type else {
         fail(
@@ -388,13 +388,9 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         return;
     };
     let ct_line = span.part_line(ct_line);
-    let filename = block.get("content-disposition").and_then(|(value, _)| {
-        mailparse::parse_content_disposition(&value)
-            .params
-            .get("filename")
-            .filter(|f| !f.is_empty())
-            .cloned()
-    });
+    let filename = block
+        .get("content-disposition")
+        .and_then(|(value, _)| headers::disposition_filename(&value));
 
     let body_start = block.body_start.min(bytes.len());
     let raw = bytes.get(body_start..).unwrap_or_default();
@@ -636,96 +632,6 @@ fn content_end(data: &[u8], start: usize, next_delimiter: usize) -> usize {
 fn count_lines_before(data: &[u8], offset: usize) -> usize {
     let head = data.get(..offset).unwrap_or(data);
     head.iter().filter(|&&b| b == b'\n').count()
-}
-
-/// A leading RFC 822 header block: the fields as mailparse reads them, plus the line of each.
-struct HeaderBlock<'a> {
-    headers: Vec<MailHeader<'a>>,
-    /// 1-based line of each entry of `headers`, relative to the block's own data.
-    lines: Vec<usize>,
-    /// Offset of the body: after the blank line, or the end of the data when there is none.
-    body_start: usize,
-    /// Line of the first line that is neither a header field, a continuation nor the blank
-    /// line; the block is cut short before it.
-    malformed: Option<usize>,
-}
-
-impl<'a> HeaderBlock<'a> {
-    /// Finds the block's extent and each field's line by a line scan that is stricter than
-    /// mailparse (a field line needs a colon after a printable name, as RFC 5322 and Go's
-    /// reader demand), then lets mailparse read the values (unfolding, encoded words).
-    fn parse(data: &'a [u8]) -> Self {
-        let mut lines = Vec::new();
-        let mut malformed = None;
-        let mut pos = 0;
-        let mut line = 1;
-        let mut block_end = data.len();
-        let mut body_start = data.len();
-        while pos < data.len() {
-            let rest = data.get(pos..).unwrap_or_default();
-            let (text, next) = match rest.iter().position(|&b| b == b'\n') {
-                Some(n) => (rest.get(..n).unwrap_or_default(), Some(pos + n + 1)),
-                None => (rest, None),
-            };
-            if let Some(next) = next.filter(|_| text.is_empty() || text == b"\r") {
-                block_end = next;
-                body_start = next;
-                break;
-            }
-            let is_continuation = matches!(text.first(), Some(b' ' | b'\t'));
-            let is_field = text.iter().position(|&b| b == b':').is_some_and(|colon| {
-                colon > 0 && text.iter().take(colon).all(|b| b.is_ascii_graphic())
-            });
-            if is_continuation && !lines.is_empty() {
-                // Folded value: belongs to the previous field.
-            } else if is_field {
-                lines.push(line);
-            } else {
-                malformed = Some(line);
-                block_end = pos;
-                body_start = pos;
-                break;
-            }
-            match next {
-                Some(next) => pos = next,
-                None => {
-                    block_end = data.len();
-                    body_start = data.len();
-                    break;
-                }
-            }
-            line += 1;
-        }
-        let slice = data.get(..block_end).unwrap_or_default();
-        let headers = match mailparse::parse_headers(slice) {
-            Ok((headers, _)) => headers,
-            Err(_) => {
-                // The scan above admits only what mailparse accepts; should they ever disagree,
-                // the block is unreadable from its first line.
-                return HeaderBlock {
-                    headers: Vec::new(),
-                    lines: Vec::new(),
-                    body_start: 0,
-                    malformed: Some(1),
-                };
-            }
-        };
-        HeaderBlock {
-            headers,
-            lines,
-            body_start,
-            malformed,
-        }
-    }
-
-    /// The first field with this name (case-insensitive): its unfolded value and its line.
-    fn get(&self, name: &str) -> Option<(String, usize)> {
-        self.headers
-            .iter()
-            .enumerate()
-            .find(|(_, h)| h.get_key_ref().eq_ignore_ascii_case(name))
-            .map(|(i, h)| (h.get_value(), self.lines.get(i).copied().unwrap_or(1)))
-    }
 }
 
 /// Standard base64, ignoring line breaks and other whitespace; padding optional.

@@ -2,6 +2,7 @@
 //! Shared by `validate` and `apply`, which order the detection rules differently (reference §1.7).
 
 mod gzip;
+mod headers;
 mod mime;
 
 #[cfg(test)]

@@ -798,6 +798,31 @@ fn header_details() {
     assert_eq!(part.first_line, 10);
 }
 
+#[test]
+fn encoded_filenames_and_escaped_boundary() {
+    // RFC 2231 continuations with a character split across segments, RFC 2047 encoded words,
+    // and a quoted boundary with a backslash escape, folded.
+    let doc = "Content-Type: multipart/mixed;\n boundary=\"a\\\"b\"; charset=us-ascii\n\
+               \n\
+               --a\"b\n\
+               Content-Type: text/cloud-config\n\
+               Content-Disposition: attachment;\n \
+               filename*0*=utf-8''caf%C3; filename*1*=%A9; filename*2=\".yaml\"\n\
+               \n\
+               hostname: a\n\
+               --a\"b\n\
+               Content-Type: text/x-shellscript\n\
+               Content-Disposition: attachment; filename=\"=?UTF-8?B?w6k=?= =?utf-8?q?_x.sh?=\"\n\
+               \n\
+               #!/bin/sh\n\
+               --a\"b--\n";
+    let split = split_multipart(doc.as_bytes());
+    assert_eq!(split.errors, []);
+    let names: Vec<_> = split.parts.iter().map(|p| p.filename.as_deref()).collect();
+    assert_eq!(names, [Some("caf\u{e9}.yaml"), Some("\u{e9} x.sh")]);
+    assert_eq!(lines_of(&split), [9, 14]);
+}
+
 // --- robustness ------------------------------------------------------------------------------
 
 mod never_panics {
