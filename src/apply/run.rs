@@ -82,7 +82,7 @@ impl Target<'_> {
             JobResult::Skipped => Ok(Done::Skipped(format!(
                 "{what}: skipped (no running systemd)"
             ))),
-            JobResult::Failed(r) => Err(format!("{what}: the job ended with result {r:?}")),
+            JobResult::Failed(r) => Err(format!("the job ended with result {r:?}")),
         }
     }
 
@@ -158,7 +158,9 @@ impl Target<'_> {
                 argv: vec![path.display().to_string()],
             })
             .map_err(|e| e.to_string())?;
-        let done = self.job(&format!("script {}", path.display()), result)?;
+        let done = self
+            .job(&format!("script {}", path.display()), result)
+            .map_err(|e| format!("{e}; journalctl -u {service} tells why"))?;
         self.stamp(stamp)?;
         Ok(done)
     }
@@ -236,7 +238,9 @@ impl Target<'_> {
                     .systemd
                     .run(unit, *command)
                     .map_err(|e| e.to_string())?;
-                let done = self.job(&format!("{} {unit}", command.as_str()), r)?;
+                let done = self
+                    .job(&format!("{} {unit}", command.as_str()), r)
+                    .map_err(|e| format!("{e}; journalctl -u {unit} tells why"))?;
                 if matches!(done, Done::Changed(_)) {
                     self.stamp(stamp)?;
                 }
@@ -333,7 +337,8 @@ pub fn execute(plan: &Plan, target: &Target) -> Outcome {
             Err(e) => {
                 out.failed += 1;
                 out.global_failed |= step.part.is_none();
-                log::error!("failed: {e}");
+                // The step says what was asked (with its part), the error why it failed.
+                log::error!("failed: {what}: {e}");
             }
         }
     }

@@ -51,10 +51,11 @@ fn cloud_config(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses)
     let text = substitute(text, addrs);
     let parsed = config::parse(&text);
     for f in &parsed.findings {
-        let left_out = if f.severity == Severity::Error && parsed.syntax_ok {
-            " (left out)"
-        } else {
-            ""
+        // The consequence goes with the finding: one failure, one line.
+        let left_out = match (f.severity, parsed.syntax_ok) {
+            (Severity::Error, true) => " (left out)",
+            (Severity::Error, false) => "; part not applied",
+            _ => "",
         };
         out.problems.push(Problem {
             part: label.clone(),
@@ -67,12 +68,6 @@ fn cloud_config(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses)
             label,
             config: Box::new(parsed.config),
         });
-    } else {
-        error(
-            out,
-            &label,
-            "the YAML does not parse; part not applied".into(),
-        );
     }
 }
 
@@ -186,7 +181,12 @@ mod tests {
     fn syntax_errors_fail_the_part_type_errors_only_the_field() {
         let l = load(b"#cloud-config\na: [\n", &addrs());
         assert!(l.parts.is_empty());
-        assert_eq!(l.errors(), 2);
+        assert_eq!(l.errors(), 1);
+        assert!(
+            l.problems[0].message.ends_with("; part not applied"),
+            "{:?}",
+            l.problems
+        );
         let l = load(
             b"#cloud-config\nhostname: [a]\nmanage_etc_hosts: localhost\n",
             &addrs(),

@@ -102,7 +102,13 @@ fn file_diff(path: &Path, old: Option<&[u8]>, new: &[u8]) -> String {
     } else {
         "/dev/null".to_string()
     };
-    let text = super::diff::unified(old_text, new_text, &from, &format!("b{}", path.display()), 3);
+    let text = super::diff::unified(
+        old_text,
+        new_text,
+        &from,
+        &format!("b{}", path.display()),
+        3,
+    );
     let mut out = String::new();
     for line in text.lines() {
         let _ = writeln!(out, "    {line}");

@@ -31,6 +31,7 @@ quiet=quiet
 append="console=ttyS0 root=/dev/nvme0n1 rootfstype=ext4 rw panic=-1 mitigations=off $quiet $KERNEL_ARGS"
 accel=(-accel tcg)
 [ "$E2E_ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
+# shellcheck disable=SC2054 # (commas inside QEMU option values)
 args=(
     qemu-system-x86_64 "${accel[@]}" -m "$E2E_MEM" -smp "$E2E_SMP"
     -nodefaults -no-user-config -display none -no-reboot
@@ -46,6 +47,7 @@ args=(
     -serial file:console.log -serial file:ttyS1.log -monitor none
 )
 [ -f config-2.iso ] && args+=(-drive "file=$wd/config-2.iso,media=cdrom,readonly=on,if=ide")
+# shellcheck disable=SC2054
 [ -f config-2.vfat ] && args+=(-drive "file=$wd/config-2.vfat,if=none,id=cfg,format=raw,readonly=on" -device virtio-blk-pci,drive=cfg,serial=config2)
 
 printf '%q ' "${args[@]}" > qemu.cmd

@@ -23,12 +23,15 @@ key=$( { cat "$0"; echo "$suite $mirror $security $packages";
          (cd "$here/guest-base" && find . -type f | LC_ALL=C sort | xargs -r sha256sum); } \
        | sha256sum | cut -c1-16)
 dest=$cache/base-$key
+mkdir -p "$cache"
+# One build at a time per cache; a second run waits, then finds the base ready.
+exec 9> "$cache/.lock"
+flock 9
 if [ -f "$dest/OK" ]; then
     echo "$dest"
     exit 0
 fi
 
-mkdir -p "$cache"
 tmp=$dest.tmp
 rm -rf "$tmp"
 mkdir -p "$tmp"

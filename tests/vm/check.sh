@@ -29,6 +29,7 @@ if [ ! -f "$R/DONE" ]; then
     exit 1
 fi
 tar -xf "$R/files.tar" -C "$FS" --no-same-owner --no-same-permissions 2>/dev/null
+"${PYTHON:-python3}" "$here/lib/journal-split.py" "$R"
 
 # shellcheck source=lib/checks.sh
 . "$here/lib/checks.sh"

@@ -81,16 +81,16 @@ run=$E2E_WORK/run-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$run"
 ln -sfn "$run" "$E2E_WORK/latest"
 # Keep the last few runs' artefacts, not all of them.
-ls -1d "$E2E_WORK"/run-* 2>/dev/null | LC_ALL=C sort | head -n -5 | xargs -r rm -rf
+ls -1d "$E2E_WORK"/run-* 2>/dev/null | LC_ALL=C sort | head -n -3 | xargs -r rm -rf
 
 t=$(date +%s)
 stage=$run/stage
 cp -a "$base/rootfs" "$stage"
 # The units and the binary exactly as a user installs them.
-make -C "$repo" --no-print-directory install DESTDIR="$stage" >&2
+make -C "$repo" --no-print-directory -s install DESTDIR="$stage" >&2
 cp -a "$here/overlay/." "$stage/"
 size_mb=$(( $(du -sm "$stage" | cut -f1) + 256 ))
-mkfs.ext4 -q -F -L e2e-root -d "$stage" "$run/root.img" "${size_mb}M"
+mkfs.ext4 -q -F -L e2e-root -d "$stage" "$run/root.img" "${size_mb}M" >/dev/null
 rm -rf "$stage"
 cp "$base/vmlinuz" "$run/vmlinuz"
 image_secs=$(( $(date +%s) - t ))
@@ -161,6 +161,8 @@ done
     echo "base ${base_secs} s, image ${image_secs} s, boots ${boot_secs} s, suite $(( $(date +%s) - suite_start )) s"
     for s in "${scenarios[@]}"; do echo "$s: $(cat "$run/$s/verdict" 2>/dev/null || echo '?') $(cat "$run/$s/boot.result" 2>/dev/null)"; done
 } | tee "$run/summary" >&2
+# The image is only worth keeping to boot a failed scenario again by hand.
+[ "$failed" = 0 ] && rm -f "$run/root.img"
 say "artefacts in $run"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Check helpers for tests/vm/scenarios/*/check.sh, sourced by check.sh. They read what the guest's
 # collector wrote ($R: stat.txt, units.txt, journals, getent output; $FS: the guest's files) and
 # the host's own records ($W: http.log of the metadata server). Each records one ok/FAIL line.
@@ -36,7 +37,9 @@ file_is() {
     if [ -f "$FS$1" ] && cmp -s <(printf '%s' "$2") "$FS$1"; then
         pass "$1 content"
     else
-        fail "$1 content" "$( [ -f "$FS$1" ] && diff <(printf '%s' "$2") "$FS$1" | head -n 12 || echo '<missing>')"
+        local d='<missing>'
+        [ -f "$FS$1" ] && d=$(diff <(printf '%s' "$2") "$FS$1" | head -n 12)
+        fail "$1 content" "$d"
     fi
 }
 # file_has PATH ERE / file_lacks PATH ERE
@@ -68,7 +71,8 @@ in_groups() {
 
 # unit_is UNIT ENABLED ACTIVE: `systemctl is-enabled` and `is-active` in the guest ("" = any).
 unit_is() {
-    local line e a; line=$(awk -v u="$1" '$1 == u' "$R/units.txt")
+    # (names go to awk through the environment: -v would turn \x2d into "-")
+    local line e a; line=$(U=$1 awk '$1 == ENVIRON["U"]' "$R/units.txt")
     e=$(sed -n 's/.* is-enabled=\([^ ]*\).*/\1/p' <<<"$line")
     a=$(sed -n 's/.* is-active=\([^ ]*\).*/\1/p' <<<"$line")
     if { [ -z "$2" ] || [ "$e" = "$2" ]; } && { [ -z "$3" ] || [ "$a" = "$3" ]; }; then
@@ -79,7 +83,7 @@ unit_is() {
 }
 # unit_prop UNIT PROP=VALUE: a `systemctl show` property in the guest.
 unit_prop() {
-    local got; got=$(awk -v id="Id=$1" -v p="${2%%=*}=" 'BEGIN {RS = ""; FS = "\n"}
+    local got; got=$(ID="Id=$1" P="${2%%=*}=" awk 'BEGIN {RS = ""; FS = "\n"; id = ENVIRON["ID"]; p = ENVIRON["P"]}
         {f = 0; for (i = 1; i <= NF; i++) if ($i == id) f = 1
          if (f) for (i = 1; i <= NF; i++) if (index($i, p) == 1) print $i}' "$R/units-show.txt")
     [ "$got" = "$2" ] && pass "$1 $2" || fail "$1 $2" "got: ${got:-<not queried>}"
