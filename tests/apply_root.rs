@@ -168,6 +168,14 @@ fn applies_every_section_then_changes_nothing() {
     assert_eq!(read(root, "etc/deploy/token"), "secret-token\n");
     assert_eq!(meta(root, "etc/deploy/token"), (0o600, uid, 233));
     assert_eq!(read(root, "etc/deploy/blob.gz.txt"), "42");
+    // Directories made for a file in its owner's home are the owner's; elsewhere root's.
+    assert_eq!(
+        meta(root, "home/deploy/.config/app/app.conf"),
+        (0o644, uid, 0)
+    );
+    assert_eq!(meta(root, "home/deploy/.config"), (0o755, uid, uid));
+    assert_eq!(meta(root, "home/deploy/.config/app"), (0o755, uid, uid));
+    assert_eq!(meta(root, "etc/deploy"), (0o755, 0, 0));
 
     // Generated files.
     assert_eq!(read(root, "etc/oem-release"), "ID=kindling-test\nVERSION_ID=1.0\nNAME=\"Kindling Test\"\nHOME_URL=\"\"\nBUG_REPORT_URL=\"\"\n");

@@ -76,6 +76,34 @@ impl Target<'_> {
         Ok(Some((uid, gid)))
     }
 
+    /// A file written for a user inside that user's home gets the missing directories between
+    /// the home and the file owned by the user, so the user can use them (the reference made
+    /// them root's, coreos-cloudinit#355). Elsewhere new directories stay root's.
+    fn home_parents(&self, path: &Path, uid: u32) -> Result<(), String> {
+        let Some(account) = accounts::user_by_uid(&self.root, uid) else {
+            return Ok(());
+        };
+        let Ok(below) = path.strip_prefix(&account.home) else {
+            return Ok(());
+        };
+        if account.home == Path::new("/") {
+            return Ok(());
+        }
+        let mut dir = account.home.clone();
+        let parents: Vec<_> = below
+            .parent()
+            .map(|p| p.components().collect())
+            .unwrap_or_default();
+        for part in parents {
+            dir.push(part);
+            if fs::lstat(&self.root, &dir).is_none() {
+                fs::ensure_dir(&self.root, &dir, 0o755, Some((account.uid, account.gid)))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
     fn job(&self, what: &str, result: JobResult) -> Result<Done, String> {
         match result {
             JobResult::Done => Ok(Done::Changed(None)),
@@ -199,6 +227,9 @@ impl Target<'_> {
                 ..
             } => {
                 let owner = self.owner(path, owner.as_deref())?;
+                if let Some((uid, _)) = owner {
+                    self.home_parents(path, uid)?;
+                }
                 fs::write_atomic(&self.root, path, content, *mode, owner)
                     .map_err(|e| e.to_string())?;
                 Ok(Done::Changed(Some(MESSAGE_FILE_WRITTEN)))

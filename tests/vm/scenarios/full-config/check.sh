@@ -56,6 +56,9 @@ for enc in gzip gz gz+base64 gzip+base64 gz+b64 gzip+b64; do
     file_is "/etc/e2e/$enc.txt" "hello $enc"$'\n'
 done
 stat_is /home/alice/.config/e2e/app.conf "f 600 alice root"
+# Directories made for it inside alice's home are alice's (the reference made them root's).
+stat_is /home/alice/.config "d 755 alice alice"
+stat_is /home/alice/.config/e2e "d 755 alice alice"
 file_is /home/alice/.config/e2e/app.conf $'key = value\n'
 stat_is /opt/e2e/bin/setuid-tool "f 4755 root root"
 
