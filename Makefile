@@ -29,8 +29,10 @@ corpus: build
 demo: build
 	@scripts/demo.sh $(BIN)
 
+# A target dir of its own: `cargo bench` would otherwise replace target/release/kindling with an
+# ordinary dynamic build. The bench itself runs the static binary `make build` made.
 bench: build
-	cargo bench --locked --bench validate
+	CARGO_TARGET_DIR=target/bench cargo bench --locked --bench validate
 
 lint:
 	cargo fmt --check

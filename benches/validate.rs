@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> PathBuf {
-    // The static binary `make build` makes; `cargo bench` itself rebuilds target/release/kindling
-    // as an ordinary dynamic executable, which is not what ships.
+    // The static binary `make build` makes, which is what ships.
     let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/x86_64-unknown-linux-gnu/release/kindling");
     assert!(
