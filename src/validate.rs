@@ -24,12 +24,16 @@ pub fn validate(data: &[u8]) -> Report {
     // UTF-8 check, the human format's source excerpt) agree with it.
     // (Not in MIME, where only LF and CRLF end a line: a part with a lone CR is placed like an
     // encoded one instead.)
-    let data = if userdata::detect_for_validation(&data) == Kind::Multipart {
-        data
+    let kind = userdata::detect_for_validation(&data);
+    let (data, kind) = if kind == Kind::Multipart || !has_lone_cr(&data) {
+        (data, kind)
     } else {
-        lone_cr_to_lf(data)
+        // Only a payload that has lone CRs changes, and may read differently after.
+        let data = lone_cr_to_lf(data);
+        let kind = userdata::detect_for_validation(&data);
+        (data, kind)
     };
-    let mut findings = body(&data);
+    let mut findings = body(&data, kind);
     report::normalize(&mut findings);
     let source = String::from_utf8(data)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -51,8 +55,8 @@ fn has_lone_cr(data: &[u8]) -> bool {
         .any(|(i, &b)| b == b'\r' && data.get(i + 1) != Some(&b'\n'))
 }
 
-fn body(data: &[u8]) -> Vec<Finding> {
-    match userdata::detect_for_validation(data) {
+fn body(data: &[u8], kind: Kind) -> Vec<Finding> {
+    match kind {
         Kind::Empty | Kind::Ignition => Vec::new(),
         Kind::Script => script(data),
         Kind::CloudConfig => cloud_config(data),

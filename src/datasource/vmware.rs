@@ -138,18 +138,6 @@ fn backdoor_unavailable() -> String {
     }
 }
 
-const ENCODINGS: [&str; 9] = [
-    "",
-    "b64",
-    "base64",
-    "gz",
-    "gzip",
-    "gz+base64",
-    "gzip+base64",
-    "gz+b64",
-    "gzip+b64",
-];
-
 impl Datasource for Vmware {
     fn kind(&self) -> &'static str {
         "vmware"
@@ -186,7 +174,8 @@ impl Datasource for Vmware {
             };
             let key = format!("{prefix}.data.encoding");
             let encoding = get(&key).unwrap_or("");
-            if !ENCODINGS.contains(&encoding) {
+            // The write_files encodings, declared once in the schema; "" is plain text.
+            if !encoding.is_empty() && !crate::config::schema::ENCODINGS.contains(&encoding) {
                 return Err(DatasourceError::malformed(
                     format!("{} {key}", self.location()),
                     format!("Unsupported encoding {encoding:?}"),
