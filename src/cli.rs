@@ -47,6 +47,8 @@ pub enum Command {
     Plan(ApplyArgs),
     /// Print the user-data and metadata a datasource yields, for debugging a boot
     Fetch(FetchArgs),
+    /// Convert a cloud-config to the Ignition (or Butane) config that writes the same files
+    Convert(crate::convert::cli::ConvertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +329,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, false);
             run_fetch(&args)
         }
+        Some(Command::Convert(args)) => crate::convert::cli::run(&args),
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)
@@ -334,7 +337,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
     if name == "-" {
         let mut buf = Vec::new();
         std::io::stdin().lock().read_to_end(&mut buf)?;

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod datasource;
 pub mod logging;
 pub mod network;
