@@ -38,6 +38,137 @@ const CASES: &[Case] = &[
         args: &[],
         expected: &[],
     },
+    Case {
+        file: "testdata/convert/commands.yml",
+        args: &[],
+        expected: &[
+            ("enabled only in ignition: started.service", "convert-command"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/core-user.yml",
+        args: &[],
+        expected: &[
+            ("account only in apply: group ", "convert-groups"),
+            ("account only in apply: gshadow ", "convert-groups"),
+            ("account only in ignition: group ", "convert-groups"),
+            ("account only in ignition: gshadow ", "convert-groups"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/etcd-fleet-locksmith.yml",
+        args: &[],
+        expected: &[],
+    },
+    Case {
+        file: "testdata/convert/flannel.yml",
+        args: &[],
+        expected: &[
+            ("only in apply: /run/flannel/options.env", "convert-flannel"),
+            ("unit only in ignition: system/flanneld.service.d/20-cloudinit.conf", "convert-flannel"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/gzip-payload.gz",
+        args: &[],
+        expected: &[],
+    },
+    Case {
+        file: "testdata/convert/hostname-hosts.yml",
+        args: &[],
+        expected: &[],
+    },
+    Case {
+        file: "testdata/convert/multipart.mime",
+        args: &[],
+        expected: &[
+            ("differs: /etc/from-mime (mode 4700 vs 700)", "convert-mode"),
+            ("only in ignition: /var/lib/coreos-cloudinit/scripts/script-", "convert-script"),
+            ("unit only in ignition: system/coreos-cloudinit-script-", "convert-script"),
+            ("enabled only in ignition: coreos-cloudinit-script-", "convert-script"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/oem.yml",
+        args: &[],
+        expected: &[],
+    },
+    Case {
+        file: "testdata/convert/reboot-off.yml",
+        args: &[],
+        expected: &[
+            ("differs: /etc/coreos/update.conf (content)", "convert-update-conf"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/runtime-units.yml",
+        args: &[],
+        expected: &[
+            ("unit only in apply: runtime network/50-dhcp.network", "convert-runtime"),
+            ("unit only in apply: runtime system/ephemeral.service", "convert-runtime"),
+            ("unit only in ignition: network/50-dhcp.network", "convert-runtime"),
+            ("unit only in ignition: system/ephemeral.service", "convert-runtime"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/script.sh",
+        args: &[],
+        expected: &[
+            ("only in ignition: /var/lib/coreos-cloudinit/scripts/script-", "convert-script"),
+            ("unit only in ignition: system/coreos-cloudinit-script-", "convert-script"),
+            ("enabled only in ignition: coreos-cloudinit-script-", "convert-script"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/setuid-modes.yml",
+        args: &[],
+        expected: &[
+            ("differs: /opt/bin/sgid-tool (mode 2750 vs 750)", "convert-mode"),
+            ("differs: /opt/bin/suid-tool (mode 4755 vs 755)", "convert-mode"),
+            ("differs: /srv/shared/README (mode 1777 vs 777)", "convert-mode"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/ssh-import.yml",
+        args: &[],
+        expected: &[
+            ("ssh keys differ: /home/importer", "convert-ssh-import"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/substitution-ec2.yml",
+        args: &["--platform", "ec2"],
+        expected: &[
+            ("differs: /etc/motd (content)", "convert-substitution"),
+            ("unit differs: system/announce.service", "convert-metadata"),
+            ("unit only in ignition: system/announce.service.d/00-kindling-metadata.conf", "convert-metadata"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/substitution.yml",
+        args: &[],
+        expected: &[
+            ("differs: /etc/motd (content)", "convert-substitution"),
+            ("unit differs: system/announce.service", "convert-substitution"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/units.yml",
+        args: &[],
+        expected: &[],
+    },
+    Case {
+        file: "testdata/convert/update.yml",
+        args: &[],
+        expected: &[
+            ("differs: /etc/coreos/update.conf (content)", "convert-update-conf"),
+        ],
+    },
+    Case {
+        file: "testdata/convert/users.yml",
+        args: &[],
+        expected: &[],
+    },
 ];
 
 fn manifest() -> &'static Path {
@@ -358,6 +489,27 @@ fn findings(stderr: &[u8]) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A key server on 127.0.0.1 for `coreos-ssh-import-url` (apply fetches; Ignition cannot).
+fn key_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = r#"[{"id":1,"key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBPgGH4p5+f/LjjmSJftK6WZhwph27MbylJbr4W3JqST imported@keyserver"}]"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
 fn missing_tools() -> Option<String> {
     for tool in [IGNITION, VALIDATE] {
         if !Path::new(tool).exists() {
@@ -399,9 +551,17 @@ fn every_config_converts_to_what_apply_writes() {
 
     let mut table = String::from("| config | compared | differences | finding |\n|---|---|---|---|\n");
     let mut failures = Vec::new();
+    let server = key_server();
     for case in CASES {
-        let cfg = manifest().join(case.file);
         let work = tempfile::tempdir().unwrap();
+        // The configs name the key server as 127.0.0.1:9; it listens where it could.
+        let original = std::fs::read(manifest().join(case.file)).unwrap();
+        let cfg = work.path().join(Path::new(case.file).file_name().unwrap());
+        match String::from_utf8(original.clone()) {
+            Ok(text) => std::fs::write(&cfg, text.replace("127.0.0.1:9/", &format!("{server}/"))),
+            Err(_) => std::fs::write(&cfg, &original),
+        }
+        .unwrap();
         let (a, b) = (work.path().join("a"), work.path().join("b"));
         std::fs::create_dir_all(&a).unwrap();
         std::fs::create_dir_all(&b).unwrap();

@@ -101,7 +101,16 @@ impl Locator {
 
     /// The first place where `needle` is written in the part's text.
     pub fn find_text(&self, needle: &str) -> Option<Pos> {
-        let at = self.text.find(needle)?;
+        self.find_text_from(needle, Pos::new(1, 1))
+    }
+
+    /// The first place at or after `from` where `needle` is written.
+    pub fn find_text_from(&self, needle: &str, from: Pos) -> Option<Pos> {
+        let mut start = 0;
+        for _ in 1..from.line {
+            start += self.text[start..].find('\n')? + 1;
+        }
+        let at = start + self.text[start..].find(needle)?;
         let before = &self.text[..at];
         let line = before.matches('\n').count() + 1;
         let start = before.rfind('\n').map_or(0, |i| i + 1);

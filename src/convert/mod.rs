@@ -331,7 +331,9 @@ fn config_part(label: String, body: &[u8], first_line: usize, verbatim: bool, mu
     let text = std::str::from_utf8(body).ok()?;
     let parsed = config::parse(&substitute(text, &marker_addresses()));
     if !parsed.syntax_ok {
-        return None;
+        // Substitution eats the backslash of `\$private_ipv4`, which can break a quoted
+        // scalar; apply then skips the part, and so does convert (with a finding).
+        return Some(ignored(label, BROKEN, first_line));
     }
     Some(Source {
         locator: Some(Locator::new(
@@ -359,6 +361,9 @@ fn script_part(label: String, body: &[u8], first_line: usize) -> Source {
         first_line,
     }
 }
+
+/// The kind of an ignored part that no longer parses once substituted.
+const BROKEN: &str = "substituted-broken";
 
 fn ignored(label: String, kind: &str, first_line: usize) -> Source {
     Source {
@@ -981,20 +986,21 @@ impl Converter<'_> {
     /// Finds the substitution variables in everything converted: with a platform, the
     /// `Exec*=` lines of units take the metadata agent's variables; elsewhere they are reported.
     fn substitutions(&mut self) {
-        let mut reports: Vec<(String, Vec<Token>)> = Vec::new();
+        let mut reports: Vec<(Anchor, String, Vec<Token>)> = Vec::new();
         for f in &mut self.config.files {
             if let Ok(text) = std::str::from_utf8(&f.contents) {
                 let (text, found) = unmark(text, literal);
                 if !found.is_empty() {
                     f.contents = text.into_bytes();
-                    reports.push((format!("file {}", f.path), found));
+                    reports.push((Anchor::File(f.path.clone()), format!("file {}", f.path), found));
                 }
             }
         }
         let platform = self.options.platform;
         for u in &mut self.config.units {
             let mut needs_metadata = false;
-            let mut fix = |text: &str, what: String, reports: &mut Vec<(String, Vec<Token>)>| -> String {
+            let anchor = Anchor::Unit(u.name.clone());
+            let mut fix = |text: &str, what: String, reports: &mut Vec<(Anchor, String, Vec<Token>)>| -> String {
                 if !text.contains(MARK_OPEN) {
                     return text.to_string();
                 }
@@ -1017,7 +1023,7 @@ impl Converter<'_> {
                     out.push_str(&fixed);
                 }
                 if !left.is_empty() {
-                    reports.push((what, left));
+                    reports.push((anchor.clone(), what, left));
                 }
                 out
             };
@@ -1030,7 +1036,7 @@ impl Converter<'_> {
             if needs_metadata && !u.dropins.iter().any(|(n, _)| n == METADATA_DROPIN) {
                 u.dropins.push((METADATA_DROPIN.into(), METADATA_DROPIN_TEXT.into()));
                 let p = platform.map(|p| p.name).unwrap_or_default();
-                reports.push((format!("@unit {} takes its addresses from coreos-metadata ({p}): /run/metadata/flatcar through the drop-in {METADATA_DROPIN}, substituted when it starts", u.name), Vec::new()));
+                reports.push((Anchor::Unit(u.name.clone()), format!("@unit {} takes its addresses from coreos-metadata ({p}): /run/metadata/flatcar through the drop-in {METADATA_DROPIN}, substituted when it starts", u.name), Vec::new()));
             }
         }
         for user in &mut self.config.users {
@@ -1049,15 +1055,20 @@ impl Converter<'_> {
             }
             if !found_any.is_empty() {
                 found_any.dedup();
-                reports.push((format!("user {}", user.name), found_any));
+                reports.push((Anchor::User(user.name.clone()), format!("user {}", user.name), found_any));
             }
         }
         for l in &mut self.config.links {
             l.path = unmark(&l.path, literal).0;
         }
-        for (what, tokens) in reports {
+        for (anchor, what, tokens) in reports {
+            let at = move |l: &Locator| match &anchor {
+                Anchor::File(path) => Self::write_files_pos(Path::new(path))(l),
+                Anchor::Unit(name) => Self::unit_pos(name, None)(l),
+                Anchor::User(name) => l.item(&["users"], "name", |n| n == name, None),
+            };
             if let Some(note) = what.strip_prefix('@') {
-                self.report("convert-metadata", None, |_| None, note.to_string());
+                self.report("convert-metadata", None, at, note.to_string());
                 continue;
             }
             let list = token_list(&tokens);
@@ -1069,11 +1080,22 @@ impl Converter<'_> {
             self.report(
                 "convert-substitution",
                 None,
-                |l| l.find_text(&first),
+                |l| {
+                    let from = at(l).unwrap_or(Pos::new(1, 1));
+                    l.find_text_from(&first, from).or_else(|| l.find_text(&first))
+                },
                 format!("{what} uses {list}: Ignition substitutes nothing, so the text stays as written ({hint})"),
             );
         }
     }
+}
+
+/// What a substitution finding is about, to find its place in the input.
+#[derive(Debug, Clone)]
+enum Anchor {
+    File(String),
+    Unit(String),
+    User(String),
 }
 
 /// Converts a user-data payload. Refused when it has validation errors.
@@ -1101,7 +1123,11 @@ pub fn convert(data: &[u8], options: &Options) -> Result<Converted, Refused> {
     };
     for s in &sources {
         if let Part::Ignored { label, kind } = &s.part {
-            let message = format!("{label} is {kind} user-data, which kindling ignores; it is not converted");
+            let message = if kind == BROKEN {
+                format!("{label} no longer parses once $private_ipv4 and friends are substituted (a \\$ in a double-quoted string?); apply skips it, so it is not converted")
+            } else {
+                format!("{label} is {kind} user-data, which kindling ignores; it is not converted")
+            };
             c.findings.push(Finding {
                 code: "convert-ignored-part",
                 pos: Pos::new(s.first_line, 1),
