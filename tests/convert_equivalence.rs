@@ -26,11 +26,23 @@ const CASES: &[Case] = &[
         args: &[],
         expected: &[
             // update.conf: the base root's SERVER line, which kindling keeps and Ignition replaces.
-            ("differs: /etc/coreos/update.conf (content)", "convert-update-conf"),
+            (
+                "differs: /etc/coreos/update.conf (content)",
+                "convert-update-conf",
+            ),
             ("only in apply: /run/flannel/options.env", "convert-flannel"),
-            ("unit only in ignition: system/flanneld.service.d/20-cloudinit.conf", "convert-flannel"),
-            ("unit only in apply: runtime network/10-eth0.network", "convert-runtime"),
-            ("unit only in ignition: network/10-eth0.network", "convert-runtime"),
+            (
+                "unit only in ignition: system/flanneld.service.d/20-cloudinit.conf",
+                "convert-flannel",
+            ),
+            (
+                "unit only in apply: runtime network/10-eth0.network",
+                "convert-runtime",
+            ),
+            (
+                "unit only in ignition: network/10-eth0.network",
+                "convert-runtime",
+            ),
         ],
     },
     Case {
@@ -41,9 +53,10 @@ const CASES: &[Case] = &[
     Case {
         file: "testdata/convert/commands.yml",
         args: &[],
-        expected: &[
-            ("enabled only in ignition: started.service", "convert-command"),
-        ],
+        expected: &[(
+            "enabled only in ignition: started.service",
+            "convert-command",
+        )],
     },
     Case {
         file: "testdata/convert/core-user.yml",
@@ -65,7 +78,10 @@ const CASES: &[Case] = &[
         args: &[],
         expected: &[
             ("only in apply: /run/flannel/options.env", "convert-flannel"),
-            ("unit only in ignition: system/flanneld.service.d/20-cloudinit.conf", "convert-flannel"),
+            (
+                "unit only in ignition: system/flanneld.service.d/20-cloudinit.conf",
+                "convert-flannel",
+            ),
         ],
     },
     Case {
@@ -83,9 +99,18 @@ const CASES: &[Case] = &[
         args: &[],
         expected: &[
             ("differs: /etc/from-mime (mode 4700 vs 700)", "convert-mode"),
-            ("only in ignition: /var/lib/coreos-cloudinit/scripts/script-", "convert-script"),
-            ("unit only in ignition: system/coreos-cloudinit-script-", "convert-script"),
-            ("enabled only in ignition: coreos-cloudinit-script-", "convert-script"),
+            (
+                "only in ignition: /var/lib/coreos-cloudinit/scripts/script-",
+                "convert-script",
+            ),
+            (
+                "unit only in ignition: system/coreos-cloudinit-script-",
+                "convert-script",
+            ),
+            (
+                "enabled only in ignition: coreos-cloudinit-script-",
+                "convert-script",
+            ),
         ],
     },
     Case {
@@ -96,44 +121,73 @@ const CASES: &[Case] = &[
     Case {
         file: "testdata/convert/reboot-off.yml",
         args: &[],
-        expected: &[
-            ("differs: /etc/coreos/update.conf (content)", "convert-update-conf"),
-        ],
+        expected: &[(
+            "differs: /etc/coreos/update.conf (content)",
+            "convert-update-conf",
+        )],
     },
     Case {
         file: "testdata/convert/runtime-units.yml",
         args: &[],
         expected: &[
-            ("unit only in apply: runtime network/50-dhcp.network", "convert-runtime"),
-            ("unit only in apply: runtime system/ephemeral.service", "convert-runtime"),
-            ("unit only in ignition: network/50-dhcp.network", "convert-runtime"),
-            ("unit only in ignition: system/ephemeral.service", "convert-runtime"),
+            (
+                "unit only in apply: runtime network/50-dhcp.network",
+                "convert-runtime",
+            ),
+            (
+                "unit only in apply: runtime system/ephemeral.service",
+                "convert-runtime",
+            ),
+            (
+                "unit only in ignition: network/50-dhcp.network",
+                "convert-runtime",
+            ),
+            (
+                "unit only in ignition: system/ephemeral.service",
+                "convert-runtime",
+            ),
         ],
     },
     Case {
         file: "testdata/convert/script.sh",
         args: &[],
         expected: &[
-            ("only in ignition: /var/lib/coreos-cloudinit/scripts/script-", "convert-script"),
-            ("unit only in ignition: system/coreos-cloudinit-script-", "convert-script"),
-            ("enabled only in ignition: coreos-cloudinit-script-", "convert-script"),
+            (
+                "only in ignition: /var/lib/coreos-cloudinit/scripts/script-",
+                "convert-script",
+            ),
+            (
+                "unit only in ignition: system/coreos-cloudinit-script-",
+                "convert-script",
+            ),
+            (
+                "enabled only in ignition: coreos-cloudinit-script-",
+                "convert-script",
+            ),
         ],
     },
     Case {
         file: "testdata/convert/setuid-modes.yml",
         args: &[],
         expected: &[
-            ("differs: /opt/bin/sgid-tool (mode 2750 vs 750)", "convert-mode"),
-            ("differs: /opt/bin/suid-tool (mode 4755 vs 755)", "convert-mode"),
-            ("differs: /srv/shared/README (mode 1777 vs 777)", "convert-mode"),
+            (
+                "differs: /opt/bin/sgid-tool (mode 2750 vs 750)",
+                "convert-mode",
+            ),
+            (
+                "differs: /opt/bin/suid-tool (mode 4755 vs 755)",
+                "convert-mode",
+            ),
+            (
+                "differs: /srv/shared/README (mode 1777 vs 777)",
+                "convert-mode",
+            ),
         ],
     },
     Case {
         file: "testdata/convert/ssh-import.yml",
         args: &[],
-        expected: &[
-            ("ssh keys differ: /home/importer", "convert-ssh-import"),
-        ],
+        expected: &[("ssh keys differ: /home/importer", "convert-ssh-import")],
     },
     Case {
         file: "testdata/convert/substitution-ec2.yml",
@@ -141,7 +195,10 @@ const CASES: &[Case] = &[
         expected: &[
             ("differs: /etc/motd (content)", "convert-substitution"),
             ("unit differs: system/announce.service", "convert-metadata"),
-            ("unit only in ignition: system/announce.service.d/00-kindling-metadata.conf", "convert-metadata"),
+            (
+                "unit only in ignition: system/announce.service.d/00-kindling-metadata.conf",
+                "convert-metadata",
+            ),
         ],
     },
     Case {
@@ -149,7 +206,10 @@ const CASES: &[Case] = &[
         args: &[],
         expected: &[
             ("differs: /etc/motd (content)", "convert-substitution"),
-            ("unit differs: system/announce.service", "convert-substitution"),
+            (
+                "unit differs: system/announce.service",
+                "convert-substitution",
+            ),
         ],
     },
     Case {
@@ -160,9 +220,10 @@ const CASES: &[Case] = &[
     Case {
         file: "testdata/convert/update.yml",
         args: &[],
-        expected: &[
-            ("differs: /etc/coreos/update.conf (content)", "convert-update-conf"),
-        ],
+        expected: &[(
+            "differs: /etc/coreos/update.conf (content)",
+            "convert-update-conf",
+        )],
     },
     Case {
         file: "testdata/convert/users.yml",
@@ -227,12 +288,23 @@ fn run_ignition(root: &Path, config: &Path, work: &Path) {
     // empty file_contexts makes that a no-op, as it is on Flatcar with SELinux disabled.
     let selinux = root.join("etc/selinux");
     std::fs::create_dir_all(selinux.join("targeted/contexts/files")).unwrap();
-    std::fs::write(selinux.join("config"), "SELINUX=disabled\nSELINUXTYPE=targeted\n").unwrap();
+    std::fs::write(
+        selinux.join("config"),
+        "SELINUX=disabled\nSELINUXTYPE=targeted\n",
+    )
+    .unwrap();
     std::fs::write(selinux.join("targeted/contexts/files/file_contexts"), "").unwrap();
     for stage in ["fetch-offline", "files"] {
         let out = Command::new(IGNITION)
             .env("IGNITION_CONFIG_FILE", config)
-            .args(["-platform", "file", "-stage", stage, "-log-to-stdout", "-root"])
+            .args([
+                "-platform",
+                "file",
+                "-stage",
+                stage,
+                "-log-to-stdout",
+                "-root",
+            ])
             .arg(root)
             .arg("-config-cache")
             .arg(work.join("config.json"))
@@ -277,8 +349,17 @@ fn accounts(tree: &mut Tree, name: &str, text: &str) {
         let entry = match name {
             // The last-change date is the day each tool ran; the rest must agree.
             "shadow" => format!("shadow {}:{}", f[0], f.get(1).unwrap_or(&"")),
-            "group" => format!("group {}:{}:{}", f[0], f.get(2).unwrap_or(&""), sorted_members(f.get(3).unwrap_or(&""))),
-            "gshadow" => format!("gshadow {}:{}", f[0], sorted_members(f.get(3).unwrap_or(&""))),
+            "group" => format!(
+                "group {}:{}:{}",
+                f[0],
+                f.get(2).unwrap_or(&""),
+                sorted_members(f.get(3).unwrap_or(&""))
+            ),
+            "gshadow" => format!(
+                "gshadow {}:{}",
+                f[0],
+                sorted_members(f.get(3).unwrap_or(&""))
+            ),
             _ => format!("{name} {line}"),
         };
         tree.accounts.insert(entry);
@@ -291,17 +372,23 @@ fn snapshot(root: &Path) -> Tree {
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let md = std::fs::symlink_metadata(&path).unwrap();
             if md.is_dir() {
                 stack.push(path);
                 continue;
             }
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let target = md
-                .file_type()
-                .is_symlink()
-                .then(|| std::fs::read_link(&path).unwrap().to_string_lossy().into_owned());
+            let target = md.file_type().is_symlink().then(|| {
+                std::fs::read_link(&path)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            });
             // What the tools leave besides their work: backups, locks, Ignition's own records.
             if rel.starts_with("etc/selinux/")
                 || rel == "etc/.ignition-result.json"
@@ -321,7 +408,10 @@ fn snapshot(root: &Path) -> Tree {
                 }
                 continue;
             }
-            if let Some(file) = rel.strip_prefix("etc/").filter(|f| ["passwd", "group", "shadow", "gshadow"].contains(f)) {
+            if let Some(file) = rel
+                .strip_prefix("etc/")
+                .filter(|f| ["passwd", "group", "shadow", "gshadow"].contains(f))
+            {
                 accounts(&mut tree, file, &std::fs::read_to_string(&path).unwrap());
                 continue;
             }
@@ -342,7 +432,11 @@ fn snapshot(root: &Path) -> Tree {
                 .filter(|(_, r)| r.starts_with("system/") || r.starts_with("network/"));
             if let Some((runtime, r)) = unit_path {
                 let key = format!("{}{r}", if runtime { "runtime " } else { "" });
-                let parent = Path::new(r).parent().unwrap().to_string_lossy().into_owned();
+                let parent = Path::new(r)
+                    .parent()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 match target {
                     Some(t) if t == "/dev/null" => {
                         tree.masks.insert(key);
@@ -354,8 +448,10 @@ fn snapshot(root: &Path) -> Tree {
                         tree.units.insert(key, format!("link -> {t}"));
                     }
                     None => {
-                        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                        tree.units.insert(key, format!("{:o} {text}", md.mode() & 0o7777));
+                        let text =
+                            String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                        tree.units
+                            .insert(key, format!("{:o} {text}", md.mode() & 0o7777));
                     }
                 }
                 continue;
@@ -367,7 +463,12 @@ fn snapshot(root: &Path) -> Tree {
                 None => {
                     tree.files.insert(
                         format!("/{rel}"),
-                        (md.mode() & 0o7777, md.uid(), md.gid(), std::fs::read(&path).unwrap()),
+                        (
+                            md.mode() & 0o7777,
+                            md.uid(),
+                            md.gid(),
+                            std::fs::read(&path).unwrap(),
+                        ),
                     );
                 }
             }
@@ -386,14 +487,15 @@ fn snapshot(root: &Path) -> Tree {
 fn differences(a: &Tree, b: &Tree) -> (Vec<String>, usize) {
     let mut out = Vec::new();
     let mut compared = 0;
-    let set_diff = |what: &str, left: &BTreeSet<String>, right: &BTreeSet<String>, out: &mut Vec<String>| {
-        for x in left.difference(right) {
-            out.push(format!("{what} only in apply: {x}"));
-        }
-        for x in right.difference(left) {
-            out.push(format!("{what} only in ignition: {x}"));
-        }
-    };
+    let set_diff =
+        |what: &str, left: &BTreeSet<String>, right: &BTreeSet<String>, out: &mut Vec<String>| {
+            for x in left.difference(right) {
+                out.push(format!("{what} only in apply: {x}"));
+            }
+            for x in right.difference(left) {
+                out.push(format!("{what} only in ignition: {x}"));
+            }
+        };
     for (path, (mode, uid, gid, content)) in &a.files {
         compared += 1;
         match b.files.get(path) {
@@ -444,8 +546,10 @@ fn differences(a: &Tree, b: &Tree) -> (Vec<String>, usize) {
         }
         _ => k.clone(),
     };
-    let a_units: BTreeMap<String, (&String, &String)> = a.units.iter().map(|(k, v)| (strip(k), (k, v))).collect();
-    let b_units: BTreeMap<String, (&String, &String)> = b.units.iter().map(|(k, v)| (strip(k), (k, v))).collect();
+    let a_units: BTreeMap<String, (&String, &String)> =
+        a.units.iter().map(|(k, v)| (strip(k), (k, v))).collect();
+    let b_units: BTreeMap<String, (&String, &String)> =
+        b.units.iter().map(|(k, v)| (strip(k), (k, v))).collect();
     for (k, (orig, text)) in &a_units {
         compared += 1;
         match b_units.get(k) {
@@ -481,7 +585,12 @@ fn findings(stderr: &[u8]) -> Vec<(String, String)> {
                 .map(|e| {
                     (
                         e["code"].as_str().unwrap_or("").to_string(),
-                        format!("{}:{} {}", e["line"], e["column"], e["message"].as_str().unwrap_or("")),
+                        format!(
+                            "{}:{} {}",
+                            e["line"],
+                            e["column"],
+                            e["message"].as_str().unwrap_or("")
+                        ),
                     )
                 })
                 .collect()
@@ -516,8 +625,14 @@ fn missing_tools() -> Option<String> {
             return Some(format!("{tool} is missing (apt-get install ignition)"));
         }
     }
-    if !["/usr/sbin/setfiles", "/sbin/setfiles"].iter().any(|p| Path::new(p).exists()) {
-        return Some("setfiles is missing (apt-get install policycoreutils): Ignition relabels with it".into());
+    if !["/usr/sbin/setfiles", "/sbin/setfiles"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
+        return Some(
+            "setfiles is missing (apt-get install policycoreutils): Ignition relabels with it"
+                .into(),
+        );
     }
     if !nix_is_root() {
         return Some("not root: apply and Ignition create users with shadow-utils".into());
@@ -528,7 +643,11 @@ fn missing_tools() -> Option<String> {
 fn nix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -542,14 +661,23 @@ fn every_config_converts_to_what_apply_writes() {
     let dir = manifest().join("testdata/convert");
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| format!("testdata/convert/{}", e.unwrap().file_name().to_string_lossy()))
+        .map(|e| {
+            format!(
+                "testdata/convert/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
         .collect();
     on_disk.sort();
     for f in &on_disk {
-        assert!(CASES.iter().any(|c| c.file == f), "{f} has no case in CASES");
+        assert!(
+            CASES.iter().any(|c| c.file == f),
+            "{f} has no case in CASES"
+        );
     }
 
-    let mut table = String::from("| config | compared | differences | finding |\n|---|---|---|---|\n");
+    let mut table =
+        String::from("| config | compared | differences | finding |\n|---|---|---|---|\n");
     let mut failures = Vec::new();
     let server = key_server();
     for case in CASES {
@@ -568,7 +696,13 @@ fn every_config_converts_to_what_apply_writes() {
         base_root(&a);
         base_root(&b);
 
-        let applied = kindling().args(["apply", "--from-file"]).arg(&cfg).arg("--root").arg(&a).output().unwrap();
+        let applied = kindling()
+            .args(["apply", "--from-file"])
+            .arg(&cfg)
+            .arg("--root")
+            .arg(&a)
+            .output()
+            .unwrap();
         let convert = kindling()
             .arg("convert")
             .arg(&cfg)
@@ -597,26 +731,51 @@ fn every_config_converts_to_what_apply_writes() {
         let (diffs, compared) = differences(&snapshot(&a), &snapshot(&b));
         let mut rows = Vec::new();
         for d in &diffs {
-            match case.expected.iter().find(|(prefix, _)| d.starts_with(prefix)) {
-                Some((_, code)) if reported.iter().any(|(c, _)| c == code) => rows.push((d.clone(), code.to_string())),
-                Some((_, code)) => failures.push(format!("{}: {d}: expected finding {code} was not reported (reported: {reported:?})", case.file)),
+            match case
+                .expected
+                .iter()
+                .find(|(prefix, _)| d.starts_with(prefix))
+            {
+                Some((_, code)) if reported.iter().any(|(c, _)| c == code) => {
+                    rows.push((d.clone(), code.to_string()))
+                }
+                Some((_, code)) => failures.push(format!(
+                    "{}: {d}: expected finding {code} was not reported (reported: {reported:?})",
+                    case.file
+                )),
                 None => failures.push(format!("{}: unexpected difference: {d}", case.file)),
             }
         }
         for (prefix, _) in case.expected {
             if !diffs.iter().any(|d| d.starts_with(prefix)) {
-                failures.push(format!("{}: expected difference {prefix:?} did not occur", case.file));
+                failures.push(format!(
+                    "{}: expected difference {prefix:?} did not occur",
+                    case.file
+                ));
             }
         }
-        if !applied.status.success() && !case.expected.iter().any(|(_, c)| *c == "convert-ssh-import") {
-            failures.push(format!("{}: apply failed: {}", case.file, String::from_utf8_lossy(&applied.stderr)));
+        if !applied.status.success()
+            && !case
+                .expected
+                .iter()
+                .any(|(_, c)| *c == "convert-ssh-import")
+        {
+            failures.push(format!(
+                "{}: apply failed: {}",
+                case.file,
+                String::from_utf8_lossy(&applied.stderr)
+            ));
         }
         let name = Path::new(case.file).file_name().unwrap().to_string_lossy();
         if rows.is_empty() {
             table.push_str(&format!("| {name} | {compared} | none | |\n"));
         }
         for (i, (d, code)) in rows.iter().enumerate() {
-            let (n, c) = if i == 0 { (name.to_string(), compared.to_string()) } else { (String::new(), String::new()) };
+            let (n, c) = if i == 0 {
+                (name.to_string(), compared.to_string())
+            } else {
+                (String::new(), String::new())
+            };
             table.push_str(&format!("| {n} | {c} | {d} | {code} |\n"));
         }
     }

@@ -74,11 +74,19 @@ pub fn run(args: &ConvertArgs) -> i32 {
         eprintln!("kindling convert: no FILE given and standard input is a terminal; pass a file or pipe one in (see --help)");
         return EXIT_USAGE;
     }
-    let shown = if name == "-" { "<stdin>" } else { name.as_str() };
+    let shown = if name == "-" {
+        "<stdin>"
+    } else {
+        name.as_str()
+    };
     let data = match crate::cli::read_input(&name) {
         Ok(d) => d,
         Err(e) => {
-            let what = if name == "-" { "standard input" } else { name.as_str() };
+            let what = if name == "-" {
+                "standard input"
+            } else {
+                name.as_str()
+            };
             eprintln!("kindling convert: cannot read {what}: {e}");
             return EXIT_FAILURE;
         }
@@ -176,7 +184,11 @@ pub fn run(args: &ConvertArgs) -> i32 {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         return EXIT_FAILURE;
     }
     EXIT_OK

@@ -52,7 +52,10 @@ fn file(f: &File) -> Value {
     m.insert("path".into(), json!(f.path));
     m.insert("overwrite".into(), json!(true));
     m.insert("mode".into(), json!(f.mode));
-    m.insert("contents".into(), json!({ "source": data_url(&f.contents) }));
+    m.insert(
+        "contents".into(),
+        json!({ "source": data_url(&f.contents) }),
+    );
     if let Some(u) = &f.user {
         m.insert("user".into(), owner(u));
     }

@@ -74,12 +74,15 @@ impl Locator {
         let NodeKind::Map(entries) = &doc.node(map).kind else {
             return None;
         };
-        entries.iter().rev().find_map(|(k, v)| match &doc.node(*k).kind {
-            NodeKind::Scalar { value, .. } if same_key(value, key) => {
-                Some((doc.node(*k).pos, doc.resolve(*v)))
-            }
-            _ => None,
-        })
+        entries
+            .iter()
+            .rev()
+            .find_map(|(k, v)| match &doc.node(*k).kind {
+                NodeKind::Scalar { value, .. } if same_key(value, key) => {
+                    Some((doc.node(*k).pos, doc.resolve(*v)))
+                }
+                _ => None,
+            })
     }
 
     fn scalar(&self, id: NodeId) -> Option<&str> {

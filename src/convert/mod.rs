@@ -327,7 +327,13 @@ struct Source {
     first_line: usize,
 }
 
-fn config_part(label: String, body: &[u8], first_line: usize, verbatim: bool, multi: bool) -> Option<Source> {
+fn config_part(
+    label: String,
+    body: &[u8],
+    first_line: usize,
+    verbatim: bool,
+    multi: bool,
+) -> Option<Source> {
     let text = std::str::from_utf8(body).ok()?;
     let parsed = config::parse(&substitute(text, &marker_addresses()));
     if !parsed.syntax_ok {
@@ -386,7 +392,9 @@ fn read_parts(data: &[u8]) -> Vec<Source> {
     match userdata::detect(&data) {
         Kind::Empty => Vec::new(),
         Kind::Script => vec![script_part(label(), &data, 1)],
-        Kind::CloudConfig => config_part(label(), &data, 1, true, false).into_iter().collect(),
+        Kind::CloudConfig => config_part(label(), &data, 1, true, false)
+            .into_iter()
+            .collect(),
         Kind::Ignition => vec![ignored(label(), "ignition", 1)],
         Kind::Unknown => vec![ignored(label(), "unknown", 1)],
         Kind::Multipart => userdata::split_multipart(&data)
@@ -588,7 +596,8 @@ impl Converter<'_> {
                     name: name.to_string(),
                     ..Default::default()
                 });
-                self.units.insert(name.to_string(), self.config.units.len() - 1);
+                self.units
+                    .insert(name.to_string(), self.config.units.len() - 1);
                 self.config.units.len() - 1
             }
         };
@@ -615,7 +624,8 @@ impl Converter<'_> {
         match self.files.get(&file.path) {
             Some(&i) => self.config.files[i] = file,
             None => {
-                self.files.insert(file.path.clone(), self.config.files.len());
+                self.files
+                    .insert(file.path.clone(), self.config.files.len());
                 self.config.files.push(file);
             }
         }
@@ -769,12 +779,22 @@ impl Converter<'_> {
         if matches!(role, FileRole::Unit | FileRole::DropIn) {
             let runtime = at.starts_with("/run/");
             let p = Path::new(&at);
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let text = String::from_utf8_lossy(content).into_owned();
             let (unit, dropin) = match role {
                 FileRole::DropIn => {
-                    let dir = p.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-                    (dir.strip_suffix(".d").unwrap_or(&dir).to_string(), Some(name))
+                    let dir = p
+                        .parent()
+                        .and_then(|d| d.file_name())
+                        .map(|d| d.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (
+                        dir.strip_suffix(".d").unwrap_or(&dir).to_string(),
+                        Some(name),
+                    )
                 }
                 _ => (name, None),
             };
@@ -957,7 +977,12 @@ impl Converter<'_> {
             ("start", None) => format!("\"command: start\" of unit {unit:?} has no Ignition equivalent (its unit file is not in the config, so it cannot be enabled by it); it is not started"),
             _ => format!("\"command: {command}\" of unit {unit:?} has no Ignition equivalent; it is not run"),
         };
-        self.report("convert-command", part, Self::unit_pos(&name, Some("command")), message);
+        self.report(
+            "convert-command",
+            part,
+            Self::unit_pos(&name, Some("command")),
+            message,
+        );
     }
 
     fn script(&mut self, part: Option<&str>, path: &Path, content: &[u8], service: &str) {
@@ -992,7 +1017,11 @@ impl Converter<'_> {
                 let (text, found) = unmark(text, literal);
                 if !found.is_empty() {
                     f.contents = text.into_bytes();
-                    reports.push((Anchor::File(f.path.clone()), format!("file {}", f.path), found));
+                    reports.push((
+                        Anchor::File(f.path.clone()),
+                        format!("file {}", f.path),
+                        found,
+                    ));
                 }
             }
         }
@@ -1000,7 +1029,10 @@ impl Converter<'_> {
         for u in &mut self.config.units {
             let mut needs_metadata = false;
             let anchor = Anchor::Unit(u.name.clone());
-            let mut fix = |text: &str, what: String, reports: &mut Vec<(Anchor, String, Vec<Token>)>| -> String {
+            let mut fix = |text: &str,
+                           what: String,
+                           reports: &mut Vec<(Anchor, String, Vec<Token>)>|
+             -> String {
                 if !text.contains(MARK_OPEN) {
                     return text.to_string();
                 }
@@ -1009,10 +1041,11 @@ impl Converter<'_> {
                 for line in text.split_inclusive('\n') {
                     let key = line.split('=').next().unwrap_or("").trim();
                     let exec = EXEC_KEYS.contains(&key);
-                    let (fixed, found) = unmark(line, |t, n| match platform.and_then(|p| p.var(t)) {
-                        Some(var) if exec => format!("${{{var}}}"),
-                        _ => format!("${n}"),
-                    });
+                    let (fixed, found) =
+                        unmark(line, |t, n| match platform.and_then(|p| p.var(t)) {
+                            Some(var) if exec => format!("${{{var}}}"),
+                            _ => format!("${n}"),
+                        });
                     for t in found {
                         if exec && platform.and_then(|p| p.var(t)).is_some() {
                             needs_metadata = true;
@@ -1031,10 +1064,15 @@ impl Converter<'_> {
                 u.contents = Some(fix(&c, format!("unit {}", u.name), &mut reports));
             }
             for (name, text) in &mut u.dropins {
-                *text = fix(text, format!("drop-in {name} of unit {}", u.name), &mut reports);
+                *text = fix(
+                    text,
+                    format!("drop-in {name} of unit {}", u.name),
+                    &mut reports,
+                );
             }
             if needs_metadata && !u.dropins.iter().any(|(n, _)| n == METADATA_DROPIN) {
-                u.dropins.push((METADATA_DROPIN.into(), METADATA_DROPIN_TEXT.into()));
+                u.dropins
+                    .push((METADATA_DROPIN.into(), METADATA_DROPIN_TEXT.into()));
                 let p = platform.map(|p| p.name).unwrap_or_default();
                 reports.push((Anchor::Unit(u.name.clone()), format!("@unit {} takes its addresses from coreos-metadata ({p}): /run/metadata/flatcar through the drop-in {METADATA_DROPIN}, substituted when it starts", u.name), Vec::new()));
             }
@@ -1047,15 +1085,32 @@ impl Converter<'_> {
                 found_any.extend(found);
             };
             fix(&mut user.name);
-            for v in [&mut user.password_hash, &mut user.gecos, &mut user.home_dir, &mut user.primary_group, &mut user.shell].into_iter().flatten() {
+            for v in [
+                &mut user.password_hash,
+                &mut user.gecos,
+                &mut user.home_dir,
+                &mut user.primary_group,
+                &mut user.shell,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 fix(v);
             }
-            for v in user.groups.iter_mut().chain(user.ssh_authorized_keys.iter_mut()) {
+            for v in user
+                .groups
+                .iter_mut()
+                .chain(user.ssh_authorized_keys.iter_mut())
+            {
                 fix(v);
             }
             if !found_any.is_empty() {
                 found_any.dedup();
-                reports.push((Anchor::User(user.name.clone()), format!("user {}", user.name), found_any));
+                reports.push((
+                    Anchor::User(user.name.clone()),
+                    format!("user {}", user.name),
+                    found_any,
+                ));
             }
         }
         for l in &mut self.config.links {
@@ -1074,7 +1129,10 @@ impl Converter<'_> {
             let list = token_list(&tokens);
             let first = format!("${}", TOKENS[tokens[0] as usize].1);
             let hint = match platform {
-                Some(p) => format!("only the Exec*= lines of units can take {}'s metadata", p.name),
+                Some(p) => format!(
+                    "only the Exec*= lines of units can take {}'s metadata",
+                    p.name
+                ),
                 None => "give --platform NAME to take units' addresses from coreos-metadata".into(),
             };
             self.report(
