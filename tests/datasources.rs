@@ -1246,34 +1246,91 @@ fn select_prefers_the_fixed_order_on_a_tie() {
 
 #[test]
 fn select_waits_for_a_source_that_appears() {
+    // A config drive is mounted some time into the boot.
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("late");
+    let drive = dir.path().join("late");
     let writer = {
-        let file = file.clone();
+        let drive = drive.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
-            std::fs::write(file, "#cloud-config\n").unwrap();
+            std::fs::create_dir(drive).unwrap();
         })
     };
     let sources = Sources {
-        file: Some(file),
+        configdrive: Some(drive),
         ..Sources::default()
     };
     assert_eq!(
         select(&sources, &select_opts(5000)).unwrap().kind(),
-        "local-file"
+        "cloud-drive"
     );
     writer.join().unwrap();
+}
+
+#[test]
+fn select_missing_file_fails_at_once_while_a_drive_is_awaited() {
+    // Nothing at boot creates the file an operator names: a missing one is not awaited.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("user_data");
+    let sources = Sources {
+        file: Some(missing.clone()),
+        ..Sources::default()
+    };
+    let t = Instant::now();
+    let e = select(&sources, &select_opts(300_000))
+        .unwrap_err()
+        .to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(
+        e.contains(&format!("{} does not exist", missing.display())),
+        "{e}"
+    );
+    // Next to a source that can still appear, the race goes on without the file.
+    let drive = dir.path().join("drive");
+    let maker = {
+        let drive = drive.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::create_dir(drive).unwrap();
+        })
+    };
+    let sources = Sources {
+        file: Some(missing),
+        configdrive: Some(drive),
+        ..Sources::default()
+    };
+    assert_eq!(
+        select(&sources, &select_opts(5000)).unwrap().kind(),
+        "cloud-drive"
+    );
+    maker.join().unwrap();
+}
+
+#[test]
+fn select_check_once_never_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = Sources {
+        configdrive: Some(dir.path().join("not-mounted")),
+        ..Sources::default()
+    };
+    let opts = SelectOptions {
+        check_once: true,
+        ..select_opts(300_000)
+    };
+    let t = Instant::now();
+    let e = select(&sources, &opts).unwrap_err().to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(e.contains("(not checked again)"), "{e}");
 }
 
 #[test]
 fn select_times_out_naming_every_source_and_logs_progress() {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("progress-probe-file");
+    let missing = dir.path().join("progress-probe-drive");
     let base = dead_base();
     let sources = Sources {
-        file: Some(missing.clone()),
+        configdrive: Some(missing.clone()),
         ec2: Some(base.clone()),
         ..Sources::default()
     };
@@ -1291,7 +1348,7 @@ fn select_times_out_naming_every_source_and_logs_progress() {
     );
     assert!(
         text.contains(&format!(
-            "local-file {}: {} does not exist",
+            "cloud-drive {}: {} does not exist",
             missing.display(),
             missing.display()
         )),
@@ -1308,7 +1365,7 @@ fn select_times_out_naming_every_source_and_logs_progress() {
         lines
             .iter()
             .any(|l| l.starts_with("Still waiting for a datasource")
-                && l.contains("progress-probe-file")),
+                && l.contains("progress-probe-drive")),
         "{lines:?}"
     );
 }
