@@ -847,6 +847,22 @@ fn waagent_reads_the_shared_config() {
 }
 
 #[test]
+fn issue8_waagent_empty_shared_config_is_empty_metadata() {
+    // The reference returns no metadata for a 0-byte SharedConfig.xml (waagent writes it
+    // before it knows the instance); only non-empty text must be XML.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("provisioned"), "").unwrap();
+    std::fs::write(dir.path().join("SharedConfig.xml"), "").unwrap();
+    let w = Waagent::new(dir.path());
+    assert_eq!(w.fetch_metadata().unwrap(), Metadata::default());
+    std::fs::write(dir.path().join("SharedConfig.xml"), " \n").unwrap();
+    assert!(matches!(
+        w.fetch_metadata(),
+        Err(DatasourceError::Xml { .. })
+    ));
+}
+
+#[test]
 fn waagent_unprovisioned_empty_and_malformed() {
     let dir = tempfile::tempdir().unwrap();
     let w = Waagent::new(dir.path());
@@ -908,7 +924,7 @@ fn vmware_ovf_environment_from_an_xml_file() {
     assert_eq!(md.public_ipv4, ip("10.0.0.10"));
     let units = kindling::network::convert("vmware", md.network_config.as_ref()).unwrap();
     let names: Vec<_> = units.iter().map(|u| u.name.as_str()).collect();
-    assert_eq!(names, ["00-eth0.network", "00-005056aabbdd.network"]);
+    assert_eq!(names, ["00-eth0.network", "00-00:50:56:aa:bb:dd.network"]);
     let props = parse_ovf_env(&std::fs::read_to_string(testdata("ovf-env.xml")).unwrap()).unwrap();
     assert!(!props.contains_key("not.guestinfo") && !props.contains_key("guestinfo.hostname"));
 }
