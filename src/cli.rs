@@ -24,7 +24,7 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "kindling",
-    version,
+    version = env!("KINDLING_VERSION"),
     about = "Validate and apply CoreOS/Flatcar cloud-configs (a drop-in coreos-cloudinit)",
     long_about = "Validate and apply CoreOS/Flatcar cloud-configs.\n\nRun a subcommand, or pass \
                   coreos-cloudinit's flags (-from-file, -validate, ...) to behave as it does.\n\n\
@@ -53,6 +53,10 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Convert a cloud-config to the Ignition (or Butane) config that writes the same files
     Convert(crate::convert::cli::ConvertArgs),
+    /// Print a JSON Schema of the cloud-config, for editors (yaml-language-server)
+    Schema,
+    /// Print a shell completion script (bash, zsh or fish)
+    Completions(crate::cmd::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -416,6 +420,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
             run_fetch(&args)
         }
         Some(Command::Convert(args)) => crate::convert::cli::run(&args),
+        Some(Command::Schema) => crate::cmd::schema::run(),
+        Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)
