@@ -162,10 +162,16 @@ fn colour_only_on_a_terminal_without_no_color() {
     assert!(tty.contains("error: invalid hostname"), "{tty:?}");
     let tty = on_a_terminal(&format!("validate --color never {broken}"), &[]);
     assert!(!tty.contains(ESC), "{tty:?}");
-    let tty = on_a_terminal(&format!("validate --color auto {broken}"), &[("TERM", "dumb")]);
+    let tty = on_a_terminal(
+        &format!("validate --color auto {broken}"),
+        &[("TERM", "dumb")],
+    );
     assert!(!tty.contains(ESC), "{tty:?}");
     // JSON is for programs: never coloured.
-    let tty = on_a_terminal(&format!("validate --format json --color always {broken}"), &[]);
+    let tty = on_a_terminal(
+        &format!("validate --format json --color always {broken}"),
+        &[],
+    );
     assert!(!tty.contains(ESC), "{tty:?}");
 }
 
@@ -192,9 +198,15 @@ fn the_plan_marks_changes_in_colour() {
     };
     let out = kindling().args(args("always")).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\x1b[1;33m~ user-data: write file /etc/motd"), "{text}");
+    assert!(
+        text.contains("\x1b[1;33m~ user-data: write file /etc/motd"),
+        "{text}"
+    );
     assert!(text.contains("\x1b[32m    +hello\x1b[0m"), "{text}");
     let out = kindling().args(args("auto")).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("~ user-data: write file /etc/motd") && !text.contains(ESC), "{text}");
+    assert!(
+        text.contains("~ user-data: write file /etc/motd") && !text.contains(ESC),
+        "{text}"
+    );
 }
