@@ -622,7 +622,7 @@ fn apply_flow(
 
     if plan_only {
         print!("{}", show::render_plan(&plan, &state, systemd.is_live()));
-        return if loaded.errors() > 0 {
+        return if loaded.errors() > 0 || plan.problems() > 0 || input.user_data_failed {
             EXIT_FAILURE
         } else {
             EXIT_OK
