@@ -335,7 +335,10 @@ fn issue8_vmware_units_named_after_a_mac_keep_the_colons() {
     let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(
         names,
-        ["00-00:00:11:22:33:44.network", "00-00:50:56:aa:bb:dd.network"]
+        [
+            "00-00:00:11:22:33:44.network",
+            "00-00:50:56:aa:bb:dd.network"
+        ]
     );
 }
 
