@@ -24,7 +24,7 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "kindling",
-    version,
+    version = env!("KINDLING_VERSION"),
     about = "Validate and apply CoreOS/Flatcar cloud-configs (a drop-in coreos-cloudinit)",
     long_about = "Validate and apply CoreOS/Flatcar cloud-configs.\n\nRun a subcommand, or pass \
                   coreos-cloudinit's flags (-from-file, -validate, ...) to behave as it does.\n\n\
@@ -51,6 +51,10 @@ pub enum Command {
     Plan(ApplyArgs),
     /// Print the user-data and metadata a datasource yields, for debugging a boot
     Fetch(FetchArgs),
+    /// Print a JSON Schema of the cloud-config, for editors (yaml-language-server)
+    Schema,
+    /// Print a shell completion script (bash, zsh or fish)
+    Completions(crate::cmd::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -413,6 +417,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, false);
             run_fetch(&args)
         }
+        Some(Command::Schema) => crate::cmd::schema::run(),
+        Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)

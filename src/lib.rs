@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod datasource;
 pub mod logging;
