@@ -11,6 +11,7 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
+use crate::cmd::color::ColorChoice;
 use crate::datasource::{self, Addresses, Metadata};
 use crate::plan::{self, load, show};
 use crate::report::{Report, Severity};
@@ -101,6 +102,9 @@ pub struct ApplyArgs {
     /// Also log the steps that change nothing
     #[arg(short, long)]
     pub verbose: bool,
+    /// When to colour the plan: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     // Last, so that the options above keep their own heading in --help.
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -118,6 +122,9 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors
     #[arg(long)]
     pub strict: bool,
+    /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -404,12 +411,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
         })
         .unwrap_or_else(|| "kindling".into());
     match cli.command {
-        Some(Command::Validate(args)) => run_validate(&args),
+        Some(Command::Validate(args)) => {
+            crate::cmd::color::init(args.color);
+            run_validate(&args)
+        }
         Some(Command::Apply(args)) => {
+            crate::cmd::color::init(args.color);
             crate::logging::init(&identifier, args.verbose);
             run_apply(&args, args.dry_run)
         }
         Some(Command::Plan(args)) => {
+            crate::cmd::color::init(args.color);
             crate::logging::init(&identifier, args.verbose);
             run_apply(&args, true)
         }
@@ -478,7 +490,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
             .count();
         failed |= report.has_errors() || (args.strict && report.has_warnings());
         let text = match args.format {
-            Format::Human => report.to_human(name),
+            Format::Human => crate::cmd::color::validate_report(&report.to_human(name), name),
             Format::Json => report.to_json(name) + "\n",
         };
         let _ = out.write_all(text.as_bytes());
@@ -718,7 +730,8 @@ fn apply_flow(
     );
 
     if plan_only {
-        print!("{}", show::render_plan(&plan, &state, systemd.is_live()));
+        let text = show::render_plan(&plan, &state, systemd.is_live());
+        print!("{}", crate::cmd::color::plan_report(&text));
         return if loaded.errors() > 0 {
             EXIT_FAILURE
         } else {

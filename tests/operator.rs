@@ -112,3 +112,101 @@ fn completions_parse_in_their_shells() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("possible values: bash, zsh, fish"), "{err}");
 }
+
+fn data(path: &str) -> String {
+    format!(
+        "{}/testdata/cloud-configs/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Runs kindling under a pseudo-terminal (util-linux `script`), so that `auto` sees a terminal.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("kindling");
+    let mut cmd = Process::new("script");
+    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+}
+
+const ESC: char = '\x1b';
+
+#[test]
+fn colour_only_on_a_terminal_without_no_color() {
+    let broken = data("demo-broken.yml");
+    // A pipe: never coloured, whatever the choice is but always.
+    let out = kindling()
+        .args(["validate", &broken])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(ESC));
+    let always = kindling()
+        .args(["validate", "--color", "always", &broken])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let always = String::from_utf8_lossy(&always.stdout);
+    assert!(always.contains("\x1b[1;31merror\x1b[0m: "), "{always}");
+    assert!(always.contains("\x1b[1;33mwarning\x1b[0m: "), "{always}");
+
+    let tty = on_a_terminal(&format!("validate {broken}"), &[]);
+    assert!(tty.contains("\x1b[1;31merror\x1b[0m"), "{tty:?}");
+    let tty = on_a_terminal(&format!("validate {broken}"), &[("NO_COLOR", "1")]);
+    assert!(!tty.contains(ESC), "{tty:?}");
+    assert!(tty.contains("error: invalid hostname"), "{tty:?}");
+    let tty = on_a_terminal(&format!("validate --color never {broken}"), &[]);
+    assert!(!tty.contains(ESC), "{tty:?}");
+    let tty = on_a_terminal(
+        &format!("validate --color auto {broken}"),
+        &[("TERM", "dumb")],
+    );
+    assert!(!tty.contains(ESC), "{tty:?}");
+    // JSON is for programs: never coloured.
+    let tty = on_a_terminal(
+        &format!("validate --format json --color always {broken}"),
+        &[],
+    );
+    assert!(!tty.contains(ESC), "{tty:?}");
+}
+
+#[test]
+fn the_plan_marks_changes_in_colour() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    let config = root.path().join("user-data");
+    std::fs::write(
+        &config,
+        "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: hello\n",
+    )
+    .unwrap();
+    let args = |color: &str| {
+        vec![
+            "plan".to_string(),
+            "--color".into(),
+            color.into(),
+            "--root".into(),
+            root.path().display().to_string(),
+            "--from-file".into(),
+            config.display().to_string(),
+        ]
+    };
+    let out = kindling().args(args("always")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\x1b[1;33m~ user-data: write file /etc/motd"),
+        "{text}"
+    );
+    assert!(text.contains("\x1b[32m    +hello\x1b[0m"), "{text}");
+    let out = kindling().args(args("auto")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("~ user-data: write file /etc/motd") && !text.contains(ESC),
+        "{text}"
+    );
+}
