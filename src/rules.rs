@@ -47,6 +47,7 @@ rules! {
     DuplicateKey "duplicate-key" Error "a key given twice in one mapping (`-` and `_` spellings are one key)";
     AliasLimit "alias-limit" Error "aliases that expand the document to too many nodes";
     ExtraDocument "extra-document" Warning "a further YAML document (`---`): only the first is used";
+    QuotedScalarIndent "quoted-scalar-indent" Warning "a quoted scalar's continuation line indented by a tab or less than its key: YAML 1.2 forbids it, coreos-cloudinit (and kindling) accept it";
     TabBlankLine "tab-blank-line" Warning "a blank line holding a tab, which coreos-cloudinit's parser rejects";
     CommentValue "comment-value" Warning "`key: #text`: YAML reads a comment, so the value is empty";
     // Keys and values of the cloud-config.
@@ -57,6 +58,7 @@ rules! {
     RequiredKey "required-key" Error "a unit, drop-in, user or file entry without a key it needs";
     InvalidValue "invalid-value" Error "a value outside its allowed set (encoding, permissions, command, reboot_strategy, …)";
     ContentDecode "content-decode" Error "`write_files` content or a `!!binary` value that does not decode";
+    GoBase64 "go-base64" Warning "base64 that kindling decodes but coreos-cloudinit's Go decoder refuses, rejecting the whole document";
     WriteFilesPath "write-files-path" Error "a `write_files` path that is relative, missing or under the read-only /usr";
     InvalidHostname "invalid-hostname" Error "a hostname that is not a DNS name, or is an IP address";
     InvalidUnitName "invalid-unit-name" Error "a unit name systemd would refuse";

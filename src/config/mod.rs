@@ -59,6 +59,13 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
     };
     let checked = check::check(&doc, text, options);
     let mut findings = checked.findings;
+    for relaxed in &doc.relaxed {
+        findings.push(Finding::new(
+            Code::QuotedScalarIndent,
+            relaxed.pos,
+            relaxed.message.clone(),
+        ));
+    }
     for pos in &doc.extra_documents {
         findings.push(Finding::new(
             Code::ExtraDocument,
