@@ -672,9 +672,6 @@ fn apply_flow(
             return EXIT_FAILURE;
         }
     };
-    if let Some(e) = &input.user_data_error {
-        log::error!("{e}; continuing without it");
-    }
     let addrs = Addresses::from_process_env(&input.metadata);
     let loaded = load::load(&input.user_data, &addrs);
     for p in &loaded.problems {
@@ -720,7 +717,7 @@ fn apply_flow(
         },
     };
     let state = TargetState::new(root, systemd);
-    let plan = plan::plan_with_network(
+    let mut plan = plan::plan_with_network(
         &loaded.parts,
         &input.metadata,
         &addrs,
@@ -728,11 +725,26 @@ fn apply_flow(
         &state,
         options,
     );
+    if let Some(e) = &input.user_data_error {
+        // The metadata still applies; the missing user-data is a failure that plan shows
+        // and apply counts, in the same place.
+        plan.steps.insert(
+            0,
+            plan::Step {
+                part: Some("user-data".into()),
+                action: plan::Action::Invalid {
+                    what: "not applied".into(),
+                    message: e.clone(),
+                },
+                change: true,
+            },
+        );
+    }
 
     if plan_only {
         let text = show::render_plan(&plan, &state, systemd.is_live());
         print!("{}", crate::cmd::color::plan_report(&text));
-        return if loaded.errors() > 0 {
+        return if loaded.errors() > 0 || plan.problems() > 0 {
             EXIT_FAILURE
         } else {
             EXIT_OK
@@ -744,7 +756,7 @@ fn apply_flow(
         http_timeout: Duration::from_secs(10),
     };
     let mut outcome = runner::execute(&plan, &target);
-    outcome.failed += loaded.errors() + usize::from(input.user_data_error.is_some());
+    outcome.failed += loaded.errors();
     println!("{}", outcome.summary());
     if outcome.failed == 0 || (ignore_failure && !outcome.global_failed) {
         EXIT_OK
