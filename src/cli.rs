@@ -52,6 +52,8 @@ pub enum Command {
     Plan(ApplyArgs),
     /// Print the user-data and metadata a datasource yields, for debugging a boot
     Fetch(FetchArgs),
+    /// Convert a cloud-config to the Ignition (or Butane) config that writes the same files
+    Convert(crate::convert::cli::ConvertArgs),
     /// Print a JSON Schema of the cloud-config, for editors (yaml-language-server)
     Schema,
     /// Print a shell completion script (bash, zsh or fish)
@@ -433,6 +435,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, false);
             run_fetch(&args)
         }
+        Some(Command::Convert(args)) => crate::convert::cli::run(&args),
         Some(Command::Schema) => crate::cmd::schema::run(),
         Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
         None => {
@@ -442,7 +445,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
     if name == "-" {
         let mut buf = Vec::new();
         std::io::stdin().lock().read_to_end(&mut buf)?;

@@ -217,7 +217,11 @@ fn the_plan_as_json_lines() {
     for dir in ["etc", "home"] {
         std::fs::create_dir_all(root.path().join(dir)).unwrap();
     }
-    std::fs::write(root.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+    std::fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\n",
+    )
+    .unwrap();
     std::fs::write(root.path().join("etc/group"), "root:x:0:\n").unwrap();
     std::fs::write(root.path().join("etc/motd"), "old\n").unwrap();
     let hash = "$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
@@ -245,7 +249,10 @@ fn the_plan_as_json_lines() {
     let text = String::from_utf8(out.stdout).unwrap();
     // The invalid mode is a problem: the plan fails, as the human one does.
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(!text.contains(hash) && !text.contains("top-secret-value"), "{text}");
+    assert!(
+        !text.contains(hash) && !text.contains("top-secret-value"),
+        "{text}"
+    );
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
