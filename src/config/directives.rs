@@ -18,7 +18,7 @@ pub enum Ty {
     Enum(&'static [&'static str]),
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Directive {
     pub section: &'static str,
     pub key: &'static str,
@@ -27,12 +27,61 @@ pub struct Directive {
     pub specifiers: bool,
 }
 
-const fn d(section: &'static str, key: &'static str, ty: Ty, specifiers: bool) -> Directive {
-    Directive {
+/// A table entry: names as offsets into `table::NAMES`, so that the table holds no pointers and
+/// the static binary relocates nothing for it at start-up (a table of `&str` pairs would add two
+/// relocations per directive, and touch every page of it before `main`).
+#[derive(Debug)]
+pub struct Packed {
+    section: u16,
+    section_len: u8,
+    key: u16,
+    key_len: u8,
+    ty: u8,
+    specifiers: bool,
+}
+
+const fn p(
+    section: u16,
+    section_len: u8,
+    key: u16,
+    key_len: u8,
+    ty: u8,
+    specifiers: bool,
+) -> Packed {
+    Packed {
         section,
+        section_len,
         key,
+        key_len,
         ty,
         specifiers,
+    }
+}
+
+fn name(offset: u16, len: u8) -> &'static str {
+    let start = usize::from(offset);
+    table::NAMES
+        .get(start..start + usize::from(len))
+        .unwrap_or("")
+}
+
+impl Packed {
+    fn section(&self) -> &'static str {
+        name(self.section, self.section_len)
+    }
+    fn key(&self) -> &'static str {
+        name(self.key, self.key_len)
+    }
+    fn unpack(&self) -> Directive {
+        Directive {
+            section: self.section(),
+            key: self.key(),
+            ty: table::TYPES
+                .get(usize::from(self.ty))
+                .copied()
+                .unwrap_or(Ty::Other),
+            specifiers: self.specifiers,
+        }
     }
 }
 
@@ -76,7 +125,7 @@ impl FileKind {
         FileKind::from_name(parts.next()?.strip_suffix(".d")?)
     }
 
-    fn table(self) -> &'static [Directive] {
+    fn table(self) -> &'static [Packed] {
         match self {
             FileKind::Unit(_) => table::UNIT,
             FileKind::Network => table::NETWORK,
@@ -127,7 +176,7 @@ impl FileKind {
                 all
             }
             _ => {
-                let mut all: Vec<&str> = self.table().iter().map(|d| d.section).collect();
+                let mut all: Vec<&str> = self.table().iter().map(Packed::section).collect();
                 all.dedup();
                 all
             }
@@ -135,20 +184,20 @@ impl FileKind {
     }
 
     /// The directive `[section] key`, found by binary search in the sorted table.
-    pub fn lookup(self, section: &str, key: &str) -> Option<&'static Directive> {
+    pub fn lookup(self, section: &str, key: &str) -> Option<Directive> {
         let table = self.table();
         table
-            .binary_search_by(|d| (d.section, d.key).cmp(&(section, key)))
+            .binary_search_by(|d| (d.section(), d.key()).cmp(&(section, key)))
             .ok()
-            .map(|i| &table[i])
+            .map(|i| table[i].unpack())
     }
 
     /// The directives of one section.
-    pub fn keys(self, section: &str) -> impl Iterator<Item = &'static Directive> {
+    pub fn keys(self, section: &str) -> impl Iterator<Item = Directive> {
         let table = self.table();
-        let start = table.partition_point(|d| d.section < section);
-        let end = start + table[start..].partition_point(|d| d.section == section);
-        table[start..end].iter()
+        let start = table.partition_point(|d| d.section() < section);
+        let end = start + table[start..].partition_point(|d| d.section() == section);
+        table[start..end].iter().map(Packed::unpack)
     }
 }
 
@@ -229,14 +278,16 @@ mod tests {
     fn tables_are_sorted_for_binary_search() {
         for t in [table::UNIT, table::NETWORK, table::NETDEV, table::LINK] {
             for w in t.windows(2) {
+                let (a, b) = (w[0].unpack(), w[1].unpack());
                 assert!(
-                    (w[0].section, w[0].key) < (w[1].section, w[1].key),
+                    (a.section, a.key) < (b.section, b.key),
                     "{}.{} before {}.{}",
-                    w[0].section,
-                    w[0].key,
-                    w[1].section,
-                    w[1].key
+                    a.section,
+                    a.key,
+                    b.section,
+                    b.key
                 );
+                assert!(!a.section.is_empty() && !a.key.is_empty());
             }
         }
     }
