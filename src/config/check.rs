@@ -412,6 +412,9 @@ impl<'d> Walker<'d> {
                 continue;
             }
             if let Some(v) = self.value(e.value, field, key) {
+                if let (SectionKind::UnitEnvironment, Value::Str(text)) = (section.kind, &v) {
+                    self.specifiers(key, text, vpos);
+                }
                 out.values.push((field, v));
             }
         }
@@ -433,6 +436,20 @@ impl<'d> Walker<'d> {
         out.invalid = scope.invalid;
         out.lenient = scope.lenient;
         out
+    }
+
+    /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
+    /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
+    fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
+        if let Some((_, c)) = unitfile::unknown_specifier(text) {
+            self.warning(
+                pos,
+                format!(
+                    "{key}: \"%{}\" is not a systemd specifier, so systemd ignores this setting; write \"%%\" for a literal \"%\"",
+                    c.escape_debug()
+                ),
+            );
+        }
     }
 
     fn unknown_key(&mut self, section: &Section, key: &str, pos: Pos) {

@@ -3,6 +3,30 @@
 
 use super::values::excerpt;
 
+/// The characters that may follow `%` in a unit file: systemd.unit(5) "Specifiers" of systemd
+/// 252, plus `D` (shared data directory) of later versions, and `%` itself (`%%`).
+pub const SPECIFIERS: &str = "aAbBCdDEfgGhHiIjJlLmMnNopPqsStTuUvVwWyY%";
+
+/// The first `%` that starts no systemd specifier: its byte offset and the character after
+/// it. As systemd's `specifier_printf`: a `%` before an ASCII letter or digit that is no
+/// specifier fails the whole setting; before anything else, or at the very end, it is kept.
+pub fn unknown_specifier(text: &str) -> Option<(usize, char)> {
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        match chars.next() {
+            Some((_, next)) if next.is_ascii_alphanumeric() && !SPECIFIERS.contains(next) => {
+                return Some((at, next));
+            }
+            Some(_) => {}
+            None => return None,
+        }
+    }
+    None
+}
+
 /// How much of an offending line a message quotes.
 const EXCERPT_CHARS: usize = 40;
 
@@ -120,6 +144,24 @@ pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn specifiers_as_systemd_reads_them() {
+        for ok in [
+            "%H",
+            "http://%H:2380",
+            "host=%H,load=100%%",
+            "50%",
+            "a%,b",
+            "%/x",
+            "%D%y%Y%q",
+        ] {
+            assert_eq!(unknown_specifier(ok), None, "{ok}");
+        }
+        assert_eq!(unknown_specifier("%Z-nodes"), Some((0, 'Z')));
+        assert_eq!(unknown_specifier("ok %H then %1"), Some((11, '1')));
+        assert_eq!(unknown_specifier("%%Z"), None);
+    }
+
     use super::*;
 
     fn lines(text: &str) -> Vec<usize> {
