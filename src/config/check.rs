@@ -669,7 +669,7 @@ impl<'d> Walker<'d> {
                 Err(why) if values::lacks_known_unit_suffix(text) => {
                     let message = format!("invalid unit name {}: {why}", excerpt(text));
                     let note = format!(
-                        "unit name {} has no known unit type suffix; applied under that name, as coreos-cloudinit does",
+                        "unit name {} has no known unit type suffix, so systemd will not load it; written or masked under that name, as coreos-cloudinit does",
                         excerpt(text)
                     );
                     self.lenient(pos, message, note);
