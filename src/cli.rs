@@ -52,6 +52,8 @@ pub enum Command {
     Plan(ApplyArgs),
     /// Print the user-data and metadata a datasource yields, for debugging a boot
     Fetch(FetchArgs),
+    /// Convert a cloud-config to the Ignition (or Butane) config that writes the same files
+    Convert(crate::convert::cli::ConvertArgs),
     /// Print a JSON Schema of the cloud-config, for editors (yaml-language-server)
     Schema,
     /// Print a shell completion script (bash, zsh or fish)
@@ -105,6 +107,10 @@ pub struct ApplyArgs {
     /// When to colour the plan: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The plan's format: readable text with diffs, or JSON lines (one per step, then a
+    /// summary) for automation; with `apply`, only together with --dry-run
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     // Last, so that the options above keep their own heading in --help.
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -429,6 +435,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, false);
             run_fetch(&args)
         }
+        Some(Command::Convert(args)) => crate::convert::cli::run(&args),
         Some(Command::Schema) => crate::cmd::schema::run(),
         Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
         None => {
@@ -438,7 +445,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
     if name == "-" {
         let mut buf = Vec::new();
         std::io::stdin().lock().read_to_end(&mut buf)?;
@@ -636,6 +643,12 @@ fn run_fetch(args: &FetchArgs) -> i32 {
 
 /// The boot job: fetch, read, plan, then apply (or print the plan).
 fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
+    if !plan_only && args.format == Format::Json {
+        eprintln!(
+            "kindling apply: --format json prints a plan; add --dry-run (or run kindling plan)"
+        );
+        return EXIT_USAGE;
+    }
     let mut sources = args.sources.clone();
     if let Err(usage) = check_sources(&mut sources) {
         eprintln!("kindling: {usage}");
@@ -648,7 +661,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
     apply_flow(
         &sources,
         args.root.as_deref(),
-        plan_only,
+        plan_only.then_some(args.format),
         Duration::from_secs(args.job_timeout),
         Duration::from_secs(args.timeout),
         &options,
@@ -659,7 +672,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
 fn apply_flow(
     sources: &SourceArgs,
     root: Option<&Path>,
-    plan_only: bool,
+    plan_format: Option<Format>,
     job_timeout: Duration,
     timeout: Duration,
     options: &plan::Options,
@@ -759,9 +772,17 @@ fn apply_flow(
         );
     }
 
-    if plan_only {
-        let text = show::render_plan(&plan, &state, systemd.is_live());
-        print!("{}", crate::cmd::color::plan_report(&text));
+    if let Some(format) = plan_format {
+        match format {
+            Format::Human => {
+                let text = show::render_plan(&plan, &state, systemd.is_live());
+                print!("{}", crate::cmd::color::plan_report(&text));
+            }
+            Format::Json => print!(
+                "{}",
+                crate::cmd::plan_json::render(&plan, &state, systemd.is_live())
+            ),
+        }
         return if loaded.errors() > 0 || plan.problems() > 0 {
             EXIT_FAILURE
         } else {
@@ -797,7 +818,7 @@ fn run_compat(mut args: CompatArgs) -> i32 {
         return apply_flow(
             &args.sources,
             None,
-            false,
+            None,
             Duration::from_secs(90),
             Duration::from_secs(300),
             &options,
