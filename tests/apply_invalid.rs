@@ -475,7 +475,7 @@ fn an_ignored_user_data_says_why() {
     );
     let (_, stderr) = text(&out);
     assert!(
-        stderr.contains("user-data: not applied: missing the \"#cloud-config\" header"),
+        stderr.contains("user-data: not applied: line 1 must be exactly \"#cloud-config\""),
         "{stderr}"
     );
 }

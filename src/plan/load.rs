@@ -243,7 +243,7 @@ mod tests {
         // Issue 8: the reason is the validator's header rule, not "unknown".
         let l = load(b"#cloud-config with text after it\nhostname: x\n", &addrs());
         assert!(
-            matches!(&l.parts[0], Part::Ignored { reason, .. } if reason.starts_with("missing the \"#cloud-config\" header")),
+            matches!(&l.parts[0], Part::Ignored { reason, .. } if reason.starts_with("line 1 must be exactly \"#cloud-config\"")),
             "{:?}",
             l.parts
         );
