@@ -987,6 +987,6 @@ mod tests {
             "#cloud-config\nssh_authorized_keys: [&k '{key}'{}]\n",
             ", *k".repeat(100)
         );
-        assert_eq!(parsed(&text).config.ssh_authorized_keys.len(), 101);
+        assert_eq!(parsed(&text).config.ssh_authorized_keys.unwrap().len(), 101);
     }
 }

@@ -652,7 +652,8 @@ fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
                         None,
                     ));
                 };
-                let id = b.push_node(pos, span.end.line(), NodeKind::Alias(target), None)
+                let id = b
+                    .push_node(pos, span.end.line(), NodeKind::Alias(target), None)
                     .map_err(|e| (e, None))?;
                 b.attach(id);
             }
@@ -662,16 +663,17 @@ fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
                 } else {
                     pos
                 };
-                let id = b.push_node(
-                    pos,
-                    span.end.line(),
-                    NodeKind::Scalar {
-                        value: value.into_owned(),
-                        style: style.into(),
-                    },
-                    tag_text(tag.as_deref()),
-                )
-                .map_err(|e| (e, None))?;
+                let id = b
+                    .push_node(
+                        pos,
+                        span.end.line(),
+                        NodeKind::Scalar {
+                            value: value.into_owned(),
+                            style: style.into(),
+                        },
+                        tag_text(tag.as_deref()),
+                    )
+                    .map_err(|e| (e, None))?;
                 b.finish(id, anchor);
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
