@@ -108,6 +108,10 @@ pub struct ApplyArgs {
     /// When to colour the plan: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The plan's format: readable text with diffs, or JSON lines (one per step, then a
+    /// summary) for automation; with `apply`, only together with --dry-run
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     // Last, so that the options above keep their own heading in --help.
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -664,6 +668,12 @@ fn run_fetch(args: &FetchArgs) -> i32 {
 
 /// The boot job: fetch, read, plan, then apply (or print the plan).
 fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
+    if !plan_only && args.format == Format::Json {
+        eprintln!(
+            "kindling apply: --format json prints a plan; add --dry-run (or run kindling plan)"
+        );
+        return EXIT_USAGE;
+    }
     let mut sources = args.sources.clone();
     if let Err(usage) = check_sources(&mut sources) {
         eprintln!("kindling: {usage}");
@@ -688,7 +698,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
     apply_flow(
         &sources,
         root.as_deref(),
-        plan_only,
+        plan_only.then_some(args.format),
         Duration::from_secs(args.job_timeout),
         Duration::from_secs(args.timeout),
         &options,
@@ -699,7 +709,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
 fn apply_flow(
     sources: &SourceArgs,
     root: Option<&Path>,
-    plan_only: bool,
+    plan_format: Option<Format>,
     job_timeout: Duration,
     timeout: Duration,
     options: &plan::Options,
@@ -781,9 +791,17 @@ fn apply_flow(
         );
     }
 
-    if plan_only {
-        let text = show::render_plan(&plan, &state, systemd.is_live());
-        print!("{}", crate::cmd::color::plan_report(&text));
+    if let Some(format) = plan_format {
+        match format {
+            Format::Human => {
+                let text = show::render_plan(&plan, &state, systemd.is_live());
+                print!("{}", crate::cmd::color::plan_report(&text));
+            }
+            Format::Json => print!(
+                "{}",
+                crate::cmd::plan_json::render(&plan, &state, systemd.is_live())
+            ),
+        }
         return if loaded.errors() > 0 || plan.problems() > 0 {
             EXIT_FAILURE
         } else {
@@ -819,7 +837,7 @@ fn run_compat(mut args: CompatArgs) -> i32 {
         return apply_flow(
             &args.sources,
             None,
-            false,
+            None,
             Duration::from_secs(90),
             Duration::from_secs(300),
             &options,
