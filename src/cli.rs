@@ -607,9 +607,15 @@ fn select_source(
     timeout: Duration,
     check_once: bool,
 ) -> Result<Box<dyn datasource::Datasource>, String> {
+    // One deadline for the whole fetch: the race, then metadata and user-data with their
+    // retries, all end by `--timeout` (the source keeps these options for its later requests).
     let opts = datasource::SelectOptions {
         timeout,
         check_once,
+        http: datasource::http::HttpOptions {
+            deadline: std::time::Instant::now().checked_add(timeout),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let source = datasource::select(&sources.to_sources(), &opts).map_err(|e| e.to_string())?;
