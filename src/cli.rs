@@ -129,6 +129,13 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors
     #[arg(long)]
     pub strict: bool,
+    /// Silence the findings of one rule, by its code (as printed: `warning[CODE]`); repeatable
+    #[arg(long, value_name = "CODE")]
+    pub allow: Vec<String>,
+    /// The files are templates not yet rendered: unrendered placeholders ({{ x }}, ${x}, $x,
+    /// <x>, %X%) are valid values of any type
+    #[arg(long)]
+    pub template: bool,
     /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -488,14 +495,32 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     } else {
         args.files.clone()
     };
+    let mut allowed = Vec::new();
+    for code in &args.allow {
+        match crate::rules::Code::from_name(code) {
+            Some(c) => allowed.push(c),
+            None => {
+                let names = crate::rules::RULES.iter().map(|r| r.name);
+                let hint = match crate::config::directives::nearest(code, names) {
+                    Some(n) => format!("did you mean \"{n}\"? "),
+                    None => String::new(),
+                };
+                eprintln!("kindling validate: --allow {code:?} names no rule; {hint}the codes are listed in README.md and printed with each finding");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let options = crate::config::Options {
+        template: args.template,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut errors, mut warnings, mut failed) = (0usize, 0usize, false);
     for path in &files {
         // A name that is not UTF-8 is shown with U+FFFD where its bytes are not text.
         let name = path.to_string_lossy();
-        let report = match read_input(path) {
-            Ok(data) => validate::validate(&data),
+        let mut report = match read_input(path) {
+            Ok(data) => validate::validate_with(&data, (name != "-").then_some(&*name), options),
             Err(e) => {
                 let what = if name == "-" {
                     "standard input"
@@ -503,13 +528,15 @@ fn run_validate(args: &ValidateArgs) -> i32 {
                     name.as_ref()
                 };
                 let mut r = Report::default();
-                r.findings.push(crate::report::Finding::error(
+                r.findings.push(crate::report::Finding::new(
+                    crate::rules::Code::Unreadable,
                     Default::default(),
                     format!("cannot read {what}: {e}"),
                 ));
                 r
             }
         };
+        report.findings.retain(|f| !allowed.contains(&f.code));
         errors += report
             .findings
             .iter()

@@ -11,5 +11,6 @@ pub mod logging;
 pub mod network;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod userdata;
 pub mod validate;

@@ -87,7 +87,7 @@ fn an_alias_bomb_is_refused_whole_with_a_clear_error() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout.contains("error: aliases expand this document to too many bytes"),
+        stdout.contains("error[alias-limit]: aliases expand this document to too many bytes"),
         "{stdout}"
     );
     let out = kindling()
@@ -112,7 +112,7 @@ fn validate_reads_at_most_the_fetch_cap() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "/dev/zero:0:0: error: cannot read /dev/zero: it is larger than 16 MiB, the most user-data a datasource accepts\n1 error, 0 warnings in 1 file\n"
+        "/dev/zero:0:0: error[unreadable]: cannot read /dev/zero: it is larger than 16 MiB, the most user-data a datasource accepts\n1 error, 0 warnings in 1 file\n"
     );
     let out = kindling()
         .args(["validate", "-"])
@@ -121,8 +121,9 @@ fn validate_reads_at_most_the_fetch_cap() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .starts_with("-:0:0: error: cannot read standard input: it is larger than 16 MiB"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(
+        "-:0:0: error[unreadable]: cannot read standard input: it is larger than 16 MiB"
+    ));
     // At the cap exactly, the input is read (and validated as what it is).
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.yml");
