@@ -237,7 +237,7 @@ fn http_404_and_410_mean_absent() {
 
 #[test]
 fn http_other_4xx_is_an_error_and_not_retried() {
-    for status in [400, 401, 403, 405, 429] {
+    for status in [400, 401, 403, 405] {
         let s = Server::start(move |_| Reply::Status(status, b"nope".to_vec()));
         let c = HttpClient::new(&fast());
         let url = format!("{}user-data", s.base);
@@ -249,6 +249,13 @@ fn http_other_4xx_is_an_error_and_not_retried() {
         );
         assert_eq!(s.requests().len(), 1);
     }
+    // 429 is "too many requests": the same request is tried again later.
+    let s = Server::start(|_| Reply::Status(429, Vec::new()));
+    let e = HttpClient::new(&fast())
+        .get(&format!("{}user-data", s.base), &[], 100)
+        .unwrap_err();
+    assert!(e.to_string().ends_with("(gave up after 3 attempts)"), "{e}");
+    assert_eq!(s.requests().len(), 3);
 }
 
 #[test]
