@@ -3,8 +3,10 @@
 
 Usage: scripts/gen-directives.py SYSTEMD_SOURCE_DIR [DUMP_FILE...] > src/config/directives.rs
 
-SYSTEMD_SOURCE_DIR is an unpacked systemd release (the table in the repo comes from 257.13,
-Debian's systemd_257.13.orig.tar.gz). It is read for:
+SYSTEMD_SOURCE_DIR is an unpacked systemd release. The table in the repo comes from 257.13,
+Debian 13's source package (`apt-get source --download-only systemd` with a trixie deb-src line,
+then `tar xzf systemd_257.13.orig.tar.gz`), plus `/lib/systemd/systemd
+--dump-configuration-items` of Debian 12's systemd 252 as a DUMP_FILE. It is read for:
   src/core/load-fragment-gperf.gperf.in        unit-file directives and their parsers
   src/core/load-fragment.c                     which parsers resolve %-specifiers
   src/core/{service,kill}.c, src/basic/unit-def.c  the values of Type=, Restart=, KillMode=,
@@ -152,8 +154,9 @@ def enum_const(parser):
 
 
 def table(name, doc, rows):
-    # Sorted by (section, key) as Rust compares &str (bytes), for binary search.
-    rows = sorted(set(rows), key=lambda r: (r[0].encode(), r[1].encode()))
+    # Sorted by (section, key) as Rust compares &str (bytes), for binary search. A directive
+    # listed twice ({% if HAVE_SECCOMP %} … {% else %} warn_compat) keeps its first, real entry.
+    rows = sorted(rows, key=lambda r: (r[0].encode(), r[1].encode()))
     seen = set()
     print(f"/// {doc}")
     print(f"pub static {name}: &[Directive] = &[")
@@ -163,7 +166,6 @@ def table(name, doc, rows):
         seen.add((section, key))
         print(f'    d("{section}", "{key}", {t}, {"true" if spec else "false"}),')
     print("];")
-    print()
 
 
 def main():
@@ -203,9 +205,14 @@ def main():
     for parser, (tbl, path) in ENUMS.items():
         values = string_table(tbl, path)
         print(f"/// `{tbl}` of systemd's {path}.")
-        print(f"pub const {enum_const(parser)}: &[&str] = &[{', '.join(repr(v).replace(chr(39), chr(34)) for v in values)}];")
+        print("#[rustfmt::skip]")
+        print(f"pub const {enum_const(parser)}: &[&str] = &[")
+        for v in values:
+            print(f'    "{v}",')
+        print("];")
     print()
     print("/// The sections of each unit type, by suffix (the `.sections` of its vtable).")
+    print("#[rustfmt::skip]")
     print("pub static UNIT_SECTIONS: &[(&str, &[&str])] = &[")
     for name, sections in sorted(unit_sections().items()):
         print(f'    ("{name}", &[{", ".join(chr(34) + s + chr(34) for s in sections)}]),')
@@ -214,6 +221,7 @@ def main():
     print("#[rustfmt::skip]")
     table("UNIT", "Unit-file directives: `[Section] Key`, value type, specifiers resolved.", rows)
     for what, path, items in net:
+        print()
         print("#[rustfmt::skip]")
         table(what, f"networkd/udev directives of {path}.", items)
 

@@ -6,6 +6,7 @@ use super::{d, Directive, Ty};
 pub const SOURCE_VERSION: &str = "257.13";
 
 /// `service_type_table` of systemd's src/core/service.c.
+#[rustfmt::skip]
 pub const SERVICE_TYPE: &[&str] = &[
     "simple",
     "forking",
@@ -17,6 +18,7 @@ pub const SERVICE_TYPE: &[&str] = &[
     "exec",
 ];
 /// `service_restart_table` of systemd's src/core/service.c.
+#[rustfmt::skip]
 pub const SERVICE_RESTART: &[&str] = &[
     "no",
     "on-success",
@@ -27,11 +29,24 @@ pub const SERVICE_RESTART: &[&str] = &[
     "always",
 ];
 /// `kill_mode_table` of systemd's src/core/kill.c.
-pub const KILL_MODE: &[&str] = &["control-group", "process", "mixed", "none"];
+#[rustfmt::skip]
+pub const KILL_MODE: &[&str] = &[
+    "control-group",
+    "process",
+    "mixed",
+    "none",
+];
 /// `notify_access_table` of systemd's src/basic/unit-def.c.
-pub const NOTIFY_ACCESS: &[&str] = &["none", "main", "exec", "all"];
+#[rustfmt::skip]
+pub const NOTIFY_ACCESS: &[&str] = &[
+    "none",
+    "main",
+    "exec",
+    "all",
+];
 
 /// The sections of each unit type, by suffix (the `.sections` of its vtable).
+#[rustfmt::skip]
 pub static UNIT_SECTIONS: &[(&str, &[&str])] = &[
     ("automount", &["Unit", "Automount", "Install"]),
     ("device", &["Unit", "Device", "Install"]),
@@ -62,7 +77,7 @@ pub static UNIT: &[Directive] = &[
     d("Mount", "AllowedCPUs", Ty::Other, true),
     d("Mount", "AllowedMemoryNodes", Ty::Other, true),
     d("Mount", "AmbientCapabilities", Ty::Other, false),
-    d("Mount", "AppArmorProfile", Ty::Other, false),
+    d("Mount", "AppArmorProfile", Ty::Other, true),
     d("Mount", "BPFProgram", Ty::Other, true),
     d("Mount", "BindLogSockets", Ty::Other, false),
     d("Mount", "BindPaths", Ty::Other, true),
@@ -224,7 +239,7 @@ pub static UNIT: &[Directive] = &[
     d("Mount", "RestrictNamespaces", Ty::Other, false),
     d("Mount", "RestrictNetworkInterfaces", Ty::Other, false),
     d("Mount", "RestrictRealtime", Ty::Bool, false),
-    d("Mount", "RestrictSUIDSGID", Ty::Other, false),
+    d("Mount", "RestrictSUIDSGID", Ty::Bool, false),
     d("Mount", "RootDirectory", Ty::Other, true),
     d("Mount", "RootEphemeral", Ty::Bool, false),
     d("Mount", "RootHash", Ty::Other, false),
@@ -236,7 +251,7 @@ pub static UNIT: &[Directive] = &[
     d("Mount", "RuntimeDirectory", Ty::Other, true),
     d("Mount", "RuntimeDirectoryMode", Ty::Other, false),
     d("Mount", "RuntimeDirectoryPreserve", Ty::Other, false),
-    d("Mount", "SELinuxContext", Ty::Other, false),
+    d("Mount", "SELinuxContext", Ty::Other, true),
     d("Mount", "SecureBits", Ty::Other, false),
     d("Mount", "SendSIGHUP", Ty::Bool, false),
     d("Mount", "SendSIGKILL", Ty::Bool, false),
@@ -245,7 +260,7 @@ pub static UNIT: &[Directive] = &[
     d("Mount", "SetLoginEnvironment", Ty::Other, false),
     d("Mount", "Slice", Ty::Other, true),
     d("Mount", "SloppyOptions", Ty::Bool, false),
-    d("Mount", "SmackProcessLabel", Ty::Other, false),
+    d("Mount", "SmackProcessLabel", Ty::Other, true),
     d("Mount", "SocketBindAllow", Ty::Other, false),
     d("Mount", "SocketBindDeny", Ty::Other, false),
     d("Mount", "StandardError", Ty::Other, true),
@@ -506,7 +521,7 @@ pub static UNIT: &[Directive] = &[
     d("Service", "ManagedOOMPreference", Ty::Other, false),
     d("Service", "ManagedOOMSwap", Ty::Other, false),
     d("Service", "MemoryAccounting", Ty::Bool, false),
-    d("Service", "MemoryDenyWriteExecute", Ty::Other, false),
+    d("Service", "MemoryDenyWriteExecute", Ty::Bool, false),
     d("Service", "MemoryHigh", Ty::Other, false),
     d("Service", "MemoryKSM", Ty::Other, false),
     d("Service", "MemoryLimit", Ty::Other, false),
@@ -535,7 +550,7 @@ pub static UNIT: &[Directive] = &[
     d("Service", "OOMPolicy", Ty::Other, false),
     d("Service", "OOMScoreAdjust", Ty::Other, false),
     d("Service", "OpenFile", Ty::Other, false),
-    d("Service", "PAMName", Ty::Other, false),
+    d("Service", "PAMName", Ty::Other, true),
     d("Service", "PIDFile", Ty::Other, true),
     d("Service", "PassEnvironment", Ty::Other, true),
     d("Service", "PermissionsStartOnly", Ty::Bool, false),
@@ -593,7 +608,7 @@ pub static UNIT: &[Directive] = &[
     d("Service", "RuntimeDirectoryPreserve", Ty::Other, false),
     d("Service", "RuntimeMaxSec", Ty::Span, false),
     d("Service", "RuntimeRandomizedExtraSec", Ty::Span, false),
-    d("Service", "SELinuxContext", Ty::Other, false),
+    d("Service", "SELinuxContext", Ty::Other, true),
     d("Service", "SecureBits", Ty::Other, false),
     d("Service", "SendSIGHUP", Ty::Bool, false),
     d("Service", "SendSIGKILL", Ty::Bool, false),
@@ -739,7 +754,7 @@ pub static UNIT: &[Directive] = &[
     d("Socket", "AllowedCPUs", Ty::Other, true),
     d("Socket", "AllowedMemoryNodes", Ty::Other, true),
     d("Socket", "AmbientCapabilities", Ty::Other, false),
-    d("Socket", "AppArmorProfile", Ty::Other, false),
+    d("Socket", "AppArmorProfile", Ty::Other, true),
     d("Socket", "BPFProgram", Ty::Other, true),
     d("Socket", "Backlog", Ty::Other, false),
     d("Socket", "BindIPv6Only", Ty::Other, false),
@@ -964,9 +979,9 @@ pub static UNIT: &[Directive] = &[
     d("Socket", "SetLoginEnvironment", Ty::Other, false),
     d("Socket", "Slice", Ty::Other, true),
     d("Socket", "SmackLabel", Ty::Other, true),
-    d("Socket", "SmackLabelIPIn", Ty::Other, false),
-    d("Socket", "SmackLabelIPOut", Ty::Other, false),
-    d("Socket", "SmackProcessLabel", Ty::Other, false),
+    d("Socket", "SmackLabelIPIn", Ty::Other, true),
+    d("Socket", "SmackLabelIPOut", Ty::Other, true),
+    d("Socket", "SmackProcessLabel", Ty::Other, true),
     d("Socket", "SocketBindAllow", Ty::Other, false),
     d("Socket", "SocketBindDeny", Ty::Other, false),
     d("Socket", "SocketGroup", Ty::Other, true),
@@ -1130,7 +1145,7 @@ pub static UNIT: &[Directive] = &[
     d("Swap", "ManagedOOMPreference", Ty::Other, false),
     d("Swap", "ManagedOOMSwap", Ty::Other, false),
     d("Swap", "MemoryAccounting", Ty::Bool, false),
-    d("Swap", "MemoryDenyWriteExecute", Ty::Other, false),
+    d("Swap", "MemoryDenyWriteExecute", Ty::Bool, false),
     d("Swap", "MemoryHigh", Ty::Other, false),
     d("Swap", "MemoryKSM", Ty::Other, false),
     d("Swap", "MemoryLimit", Ty::Other, false),
@@ -1187,8 +1202,8 @@ pub static UNIT: &[Directive] = &[
     d("Swap", "RestrictFileSystems", Ty::Other, false),
     d("Swap", "RestrictNamespaces", Ty::Other, false),
     d("Swap", "RestrictNetworkInterfaces", Ty::Other, false),
-    d("Swap", "RestrictRealtime", Ty::Other, false),
-    d("Swap", "RestrictSUIDSGID", Ty::Other, false),
+    d("Swap", "RestrictRealtime", Ty::Bool, false),
+    d("Swap", "RestrictSUIDSGID", Ty::Bool, false),
     d("Swap", "RootDirectory", Ty::Other, true),
     d("Swap", "RootEphemeral", Ty::Bool, false),
     d("Swap", "RootHash", Ty::Other, false),
@@ -1200,7 +1215,7 @@ pub static UNIT: &[Directive] = &[
     d("Swap", "RuntimeDirectory", Ty::Other, true),
     d("Swap", "RuntimeDirectoryMode", Ty::Other, false),
     d("Swap", "RuntimeDirectoryPreserve", Ty::Other, false),
-    d("Swap", "SELinuxContext", Ty::Other, false),
+    d("Swap", "SELinuxContext", Ty::Other, true),
     d("Swap", "SecureBits", Ty::Other, false),
     d("Swap", "SendSIGHUP", Ty::Bool, false),
     d("Swap", "SendSIGKILL", Ty::Bool, false),
