@@ -764,9 +764,27 @@ fn apply_flow(
             Severity::Info => log::info!("{}: {}", p.part, p.message),
         }
     }
+    if !loaded.unset_addresses.is_empty() {
+        let names: Vec<String> = loaded
+            .unset_addresses
+            .iter()
+            .map(|t| format!("${t}"))
+            .collect();
+        let vars: Vec<String> = loaded
+            .unset_addresses
+            .iter()
+            .map(|t| format!("COREOS_{}", t.to_ascii_uppercase()))
+            .collect();
+        log::warn!(
+            "{} replaced by an empty string: the metadata has no such address and {} {} not set",
+            names.join(", "),
+            vars.join(", "),
+            if vars.len() == 1 { "is" } else { "are" }
+        );
+    }
     for part in &loaded.parts {
-        if let plan::Part::Ignored { label, kind } = part {
-            log::info!("{label}: ignoring part of type {kind}");
+        if let plan::Part::Ignored { label, reason, .. } = part {
+            log::warn!("{label}: not applied: {reason}");
         }
     }
 

@@ -512,6 +512,9 @@ impl<'d> Walker<'d> {
                 continue;
             }
             if let Some(v) = self.value(e.value, field, key) {
+                if let (SectionKind::UnitEnvironment, Value::Str(text)) = (section.kind, &v) {
+                    self.specifiers(key, text, vpos);
+                }
                 out.values.push((field, v));
             }
         }
@@ -539,6 +542,21 @@ impl<'d> Walker<'d> {
         out.invalid = scope.invalid;
         out.lenient = scope.lenient;
         out
+    }
+
+    /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
+    /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
+    fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
+        if let Some(&(_, c)) = unitfile::bad_specifiers(text).first() {
+            self.find(
+                Code::UnitSpecifier,
+                pos,
+                format!(
+                    "{key}: \"%{}\" is not a systemd specifier, so systemd ignores this setting; write \"%%\" for a literal \"%\"",
+                    c.escape_debug()
+                ),
+            );
+        }
     }
 
     /// The value node of `key` among a mapping's entries.
@@ -1003,7 +1021,7 @@ impl<'d> Walker<'d> {
                 Err(why) if values::lacks_known_unit_suffix(text) => {
                     let message = format!("invalid unit name {}: {why}", excerpt(text));
                     let note = format!(
-                        "unit name {} has no known unit type suffix; applied under that name, as coreos-cloudinit does",
+                        "unit name {} has no known unit type suffix, so systemd will not load it; written or masked under that name, as coreos-cloudinit does",
                         excerpt(text)
                     );
                     self.lenient(Code::InvalidUnitName, pos, message, note);
