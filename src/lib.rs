@@ -5,6 +5,8 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod datasource;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod network;
 pub mod plan;
