@@ -5,9 +5,9 @@
 # input lands in fuzz/artifacts/TARGET/; copy it to fuzz/regressions/TARGET/ once fixed, where
 # `cargo test` replays it. Exits non-zero when any target found something.
 #
-# No sanitizer: the fuzzed code is safe Rust, so AddressSanitizer would find nothing a panic
-# does not, at half the speed (and its instrumented std needs -Zbuild-std, nightly only).
-# Memory is bounded by -rss_limit_mb/-malloc_limit_mb instead, time per input by -timeout.
+# No sanitizer (FUZZ_SANITIZER=address to change that): the fuzzed code is safe Rust, so
+# AddressSanitizer finds nothing a panic does not, at about half the speed. Memory is bounded by
+# -rss_limit_mb/-malloc_limit_mb instead, time per input by -timeout.
 set -euo pipefail
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1
@@ -15,6 +15,7 @@ export RUSTC_BOOTSTRAP=1
 seconds=${FUZZ_SECONDS:-60}
 rss=${FUZZ_RSS_MB:-2048}
 timeout=${FUZZ_TIMEOUT:-10}
+sanitizer=${FUZZ_SANITIZER:-none}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz" >&2
@@ -35,7 +36,7 @@ dict_for() {
     esac
 }
 
-cargo fuzz build --sanitizer none
+cargo fuzz build --sanitizer "$sanitizer"
 failed=()
 for t in "${targets[@]}"; do
     dict=$(dict_for "$t")
@@ -43,7 +44,7 @@ for t in "${targets[@]}"; do
         -timeout="$timeout" -print_final_stats=1)
     [ -n "$dict" ] && args+=(-dict="$dict")
     echo "fuzz: $t for ${seconds}s" >&2
-    if ! cargo fuzz run --sanitizer none "$t" -- "${args[@]}"; then
+    if ! cargo fuzz run --sanitizer "$sanitizer" "$t" -- "${args[@]}"; then
         failed+=("$t")
     fi
 done

@@ -41,6 +41,28 @@ fn line_lengths(text: &str) -> Vec<usize> {
     text.lines().map(|l| l.chars().count()).collect()
 }
 
+/// Lines as YAML counts them: a lone CR ends a line too. (`validate` turns lone CRs into LFs
+/// first; the apply path hands the text to the YAML parser as it is.)
+fn yaml_line_lengths(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        match rest.find(['\r', '\n']) {
+            Some(i) => {
+                out.push(rest[..i].chars().count());
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+            }
+            None => {
+                if !rest.is_empty() {
+                    out.push(rest.chars().count());
+                }
+                return out;
+            }
+        }
+    }
+}
+
 /// A position must point into the text it was found in: line 1..=lines+1 (the end of the
 /// input), column 1..=length+1 (just after the last character, where "expected X" points).
 fn assert_within(what: &str, line: usize, col: Option<usize>, lines: &[usize]) {
@@ -88,7 +110,7 @@ pub fn yaml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = line_lengths(text);
+    let lines = yaml_line_lengths(text);
     match config::yaml::parse(text) {
         Ok(doc) => {
             for node in &doc.nodes {
