@@ -12,8 +12,11 @@ use crate::datasource::{self, Addresses, Datasource, HttpOptions, Metadata};
 use crate::plan::{self, Account, Action, FileKind, FileStat, State};
 use crate::{config, network, report, userdata};
 
+/// One target: arbitrary bytes in; a panic is a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `fuzz/fuzz_targets/NAME.rs` and `fuzz/regressions/NAME/` know it.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("validate", validate),
     ("yaml", yaml),
     ("mime", mime),
@@ -32,7 +35,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The target called `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
@@ -155,9 +158,13 @@ pub fn mime(data: &[u8]) {
             starts.len()
         );
         if part.verbatim && !part.body.is_empty() {
-            let at = starts.get(part.first_line - 1).copied().unwrap_or(data.len());
+            let at = starts
+                .get(part.first_line - 1)
+                .copied()
+                .unwrap_or(data.len());
             assert!(
-                data.get(at..).is_some_and(|rest| rest.starts_with(&part.body)),
+                data.get(at..)
+                    .is_some_and(|rest| rest.starts_with(&part.body)),
                 "part {}: a verbatim body is not the document's text at line {}",
                 part.label(),
                 part.first_line
@@ -296,7 +303,10 @@ pub fn waagent(data: &[u8]) {
         put(&dir.join("CustomData"), data);
         let source = datasource::waagent::Waagent::new(dir);
         let _ = source.fetch_metadata();
-        assert_eq!(source.fetch_user_data().ok().flatten().as_deref(), Some(data));
+        assert_eq!(
+            source.fetch_user_data().ok().flatten().as_deref(),
+            Some(data)
+        );
     });
 }
 
@@ -564,7 +574,10 @@ pub fn plan(data: &[u8]) {
             continue;
         };
         if seen.get(&key) == Some(&1) {
-            assert!(!step.change, "still a change after carrying it out: {step:?}");
+            assert!(
+                !step.change,
+                "still a change after carrying it out: {step:?}"
+            );
         }
     }
 }

@@ -335,7 +335,7 @@ pub(crate) fn metadata_from_context(
             }
         }
         if str_at(nic, &["vlan", "uuid"]).is_some_and(|v| !v.is_empty()) {
-            if let Some(ip) = str_at(nic, &["mac"]).and_then(|m| local_ipv4(m)) {
+            if let Some(ip) = str_at(nic, &["mac"]).and_then(local_ipv4) {
                 md.private_ipv4 = Some(IpAddr::V4(ip));
             }
         }
