@@ -5,13 +5,22 @@ BIN      := target/release/kindling
 CORPUS   := ../shared/corpus/validate
 CHECKER  := ../shared/bin/check-corpus
 
+GEN      := target/gen
+
 .PHONY: build test unit corpus demo bench lint fmt clean fuzz
 
 # A static release binary. --target keeps crt-static away from build scripts and proc-macros;
-# the result is copied to target/release/kindling, where the tools and docs expect it.
+# the result is copied to target/release/kindling, where the tools and docs expect it. The man
+# page and the shell completions are generated here from the clap definition, so that `make
+# install` needs no cargo; the man page by an example, to keep its generator out of the binary.
 build:
 	$(STATIC) cargo build --release --locked --target $(TARGET)
 	install -D -m 0755 target/$(TARGET)/release/kindling $(BIN)
+	mkdir -p $(GEN)
+	cargo run --locked --quiet --example manpage > $(GEN)/kindling.1.tmp
+	gzip -9n < $(GEN)/kindling.1.tmp > $(GEN)/kindling.1.gz && rm $(GEN)/kindling.1.tmp
+	for sh in bash zsh fish; do $(BIN) completions $$sh > $(GEN)/completion.$$sh || exit 1; done
+	$(BIN) schema > $(GEN)/cloud-config.schema.json
 
 test: build unit corpus
 
@@ -59,11 +68,18 @@ PREFIX       ?= /usr
 BINDIR       ?= $(PREFIX)/bin
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+MANDIR       ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR   ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR  ?= $(PREFIX)/share/fish/vendor_completions.d
+DATADIR      ?= $(PREFIX)/share/kindling
 UNITS        := $(filter-out %.rules,$(notdir $(wildcard dist/systemd/*)))
+RULES        := $(filter %.rules,$(notdir $(wildcard dist/systemd/*)))
 
-.PHONY: install e2e
+.PHONY: install uninstall deb e2e
 install:
 	@test -x $(BIN) || { echo "install: $(BIN) is missing; run make build first" >&2; exit 1; }
+	@test -f $(GEN)/kindling.1.gz || { echo "install: $(GEN)/kindling.1.gz is missing; run make build first" >&2; exit 1; }
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kindling
 	ln -sfn kindling $(DESTDIR)$(BINDIR)/coreos-cloudinit
 	install -d $(DESTDIR)$(UNITDIR)/multi-user.target.wants $(DESTDIR)$(UDEVRULESDIR)
@@ -74,6 +90,26 @@ install:
 	install -m 0644 dist/systemd/*.rules $(DESTDIR)$(UDEVRULESDIR)/
 	ln -sfn ../system-config.target $(DESTDIR)$(UNITDIR)/multi-user.target.wants/system-config.target
 	ln -sfn ../user-config.target $(DESTDIR)$(UNITDIR)/multi-user.target.wants/user-config.target
+	install -D -m 0644 $(GEN)/kindling.1.gz $(DESTDIR)$(MANDIR)/kindling.1.gz
+	install -D -m 0644 $(GEN)/completion.bash $(DESTDIR)$(BASHCOMPDIR)/kindling
+	install -D -m 0644 $(GEN)/completion.zsh $(DESTDIR)$(ZSHCOMPDIR)/_kindling
+	install -D -m 0644 $(GEN)/completion.fish $(DESTDIR)$(FISHCOMPDIR)/kindling.fish
+	install -D -m 0644 $(GEN)/cloud-config.schema.json $(DESTDIR)$(DATADIR)/cloud-config.schema.json
+
+# Removes the files `make install` put there (same DESTDIR and PREFIX); directories stay.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kindling $(DESTDIR)$(BINDIR)/coreos-cloudinit
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(RULES))
+	rm -f $(DESTDIR)$(UNITDIR)/multi-user.target.wants/system-config.target
+	rm -f $(DESTDIR)$(UNITDIR)/multi-user.target.wants/user-config.target
+	rm -f $(DESTDIR)$(MANDIR)/kindling.1.gz $(DESTDIR)$(BASHCOMPDIR)/kindling
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_kindling $(DESTDIR)$(FISHCOMPDIR)/kindling.fish
+	rm -f $(DESTDIR)$(DATADIR)/cloud-config.schema.json
+
+# kindling_VERSION_amd64.deb in target/: what `make install` installs, staged under /usr, plus
+# the copyright file and maintainer scripts (scripts/mkdeb.sh). Needs `make build` first.
+deb:
+	scripts/mkdeb.sh $(BIN) target
 
 # Boots a QEMU guest with systemd per scenario (tests/vm/README.md). Root; installs what it lacks.
 e2e: build

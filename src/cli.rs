@@ -11,6 +11,7 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
+use crate::cmd::color::ColorChoice;
 use crate::datasource::{self, Addresses, Metadata};
 use crate::plan::{self, load, show};
 use crate::report::{Report, Severity};
@@ -24,10 +25,14 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "kindling",
-    version,
+    version = env!("KINDLING_VERSION"),
     about = "Validate and apply CoreOS/Flatcar cloud-configs (a drop-in coreos-cloudinit)",
     long_about = "Validate and apply CoreOS/Flatcar cloud-configs.\n\nRun a subcommand, or pass \
-                  coreos-cloudinit's flags (-from-file, -validate, ...) to behave as it does.",
+                  coreos-cloudinit's flags (-from-file, -validate, ...) to behave as it does.\n\n\
+                  Without -validate, coreos-cloudinit's flags APPLY the config to this running \
+                  system (users, files, units, hostname), as `kindling apply` does. To check a \
+                  config, use `kindling validate FILE` or add -validate; to see the changes \
+                  first, use `kindling plan`.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -47,6 +52,12 @@ pub enum Command {
     Plan(ApplyArgs),
     /// Print the user-data and metadata a datasource yields, for debugging a boot
     Fetch(FetchArgs),
+    /// Convert a cloud-config to the Ignition (or Butane) config that writes the same files
+    Convert(crate::convert::cli::ConvertArgs),
+    /// Print a JSON Schema of the cloud-config, for editors (yaml-language-server)
+    Schema,
+    /// Print a shell completion script (bash, zsh or fish)
+    Completions(crate::cmd::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,7 +81,7 @@ pub enum FetchFormat {
 pub struct ApplyArgs {
     /// Apply to this directory (a mounted disk image) instead of the running system: paths are
     /// resolved under it, units are enabled and masked by symlinks, commands are skipped
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     pub root: Option<PathBuf>,
     /// Print the plan instead of carrying it out (the same as `kindling plan`)
     #[arg(long)]
@@ -93,6 +104,9 @@ pub struct ApplyArgs {
     /// Also log the steps that change nothing
     #[arg(short, long)]
     pub verbose: bool,
+    /// When to colour the plan: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     // Last, so that the options above keep their own heading in --help.
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -110,12 +124,29 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors
     #[arg(long)]
     pub strict: bool,
+    /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+}
+
+/// `--root` must name a directory that is there now: a typo would otherwise make every path of
+/// the plan "new" (or fail only after the datasource wait).
+fn existing_dir(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err("not a directory (expected the root of an offline tree)".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err("no such directory (expected the root of an offline tree)".into())
+        }
+        Err(e) => Err(format!("cannot use it: {e}")),
+    }
 }
 
 /// Where the user-data and metadata come from: coreos-cloudinit's source flags. Bool flags
@@ -245,6 +276,23 @@ impl SourceArgs {
     }
 }
 
+/// The legacy flags that take a value (`-from-file PATH`): the next argument is that value,
+/// whatever it looks like, as in Go's flag package.
+const LEGACY_VALUE_FLAGS: &[&str] = &[
+    "from-file",
+    "from-configdrive",
+    "from-waagent",
+    "from-ec2-metadata",
+    "from-gce-metadata",
+    "from-digitalocean-metadata",
+    "from-url",
+    "from-vmware-ovf-env",
+    "oem",
+    "convert-netconf",
+    "workspace",
+    "ssh-key-name",
+];
+
 /// Long flags that coreos-cloudinit users write with one dash (Go's flag package).
 const LEGACY_FLAGS: &[&str] = &[
     "from-file",
@@ -271,6 +319,10 @@ const LEGACY_FLAGS: &[&str] = &[
 
 /// Rewrites `-from-file=x` to `--from-file=x` before clap sees it. Subcommand invocations are
 /// left alone: the legacy spelling belongs to the compat entry only.
+///
+/// Go's flag package has no clusters of short flags, so any other single-dash word (`-valdate`)
+/// is a long flag too: rewritten, it gets clap's "a similar argument exists" tip instead of
+/// being read as `-v -a -l ...`. Values of value-taking flags are never rewritten.
 pub fn translate_legacy_flags(args: Vec<OsString>) -> Vec<OsString> {
     let is_subcommand = args
         .get(1)
@@ -279,25 +331,72 @@ pub fn translate_legacy_flags(args: Vec<OsString>) -> Vec<OsString> {
     if is_subcommand {
         return args;
     }
-    args.into_iter()
-        .enumerate()
-        .map(|(i, arg)| {
-            let Some(s) = arg.to_str() else { return arg };
-            if i == 0 || s.starts_with("--") || !s.starts_with('-') {
-                return arg;
+    let mut value_next = false;
+    let mut out: Vec<OsString> = Vec::with_capacity(args.len());
+    for (i, arg) in args.into_iter().enumerate() {
+        if std::mem::take(&mut value_next) {
+            // clap would take `-x` after `--from-file` for a flag; `--from-file=-x` it cannot.
+            match out.last_mut() {
+                Some(flag) if arg.to_str().is_some_and(|a| a.starts_with('-')) => {
+                    flag.push("=");
+                    flag.push(&arg);
+                }
+                _ => out.push(arg),
             }
-            let name = s[1..].split('=').next().unwrap_or("");
-            if LEGACY_FLAGS.contains(&name) {
-                OsString::from(format!("-{s}"))
-            } else {
-                arg
-            }
-        })
-        .collect()
+            continue;
+        }
+        out.push(translate_one(i, arg, &mut value_next));
+    }
+    out
+}
+
+/// One argument of [`translate_legacy_flags`]; sets `value_next` when it takes the next one.
+fn translate_one(i: usize, arg: OsString, value_next: &mut bool) -> OsString {
+    let Some(s) = arg.to_str() else { return arg };
+    if i == 0 || !s.starts_with('-') || s == "-" {
+        return arg;
+    }
+    let long = s.strip_prefix("--").unwrap_or(&s[1..]);
+    let (name, has_value) = match long.split_once('=') {
+        Some((name, _)) => (name, true),
+        None => (long, false),
+    };
+    *value_next = !has_value && LEGACY_VALUE_FLAGS.contains(&name);
+    if !s.starts_with("--") && (LEGACY_FLAGS.contains(&name) || name.chars().count() > 1) {
+        OsString::from(format!("-{s}"))
+    } else {
+        arg
+    }
+}
+
+/// What a bare `kindling` prints: the ways in, briefly (the reference's own name keeps the
+/// reference's message).
+fn short_usage() -> String {
+    let mut out = String::from(
+        "kindling: nothing to do; name a subcommand or a source\n\n\
+         Usage: kindling <COMMAND> [OPTIONS]\n\
+         \x20      kindling -validate -from-file FILE   (coreos-cloudinit's flags)\n\nCommands:\n",
+    );
+    for sub in Cli::command().get_subcommands() {
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        out.push_str(&format!("  {:<10}{about}\n", sub.get_name()));
+    }
+    out.push_str(
+        "\nSee 'kindling --help' for more, and 'kindling COMMAND --help' for a command.\n",
+    );
+    out
 }
 
 /// Runs kindling with these arguments (argv[0] first) and returns the exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    let invoked_as = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if args.len() <= 1 && invoked_as.as_deref() != Some("coreos-cloudinit") {
+        eprint!("{}", short_usage());
+        return EXIT_USAGE;
+    }
     let cli = match Cli::try_parse_from(translate_legacy_flags(args)) {
         Ok(cli) => cli,
         Err(e) => {
@@ -314,12 +413,17 @@ pub fn run(args: Vec<OsString>) -> i32 {
         })
         .unwrap_or_else(|| "kindling".into());
     match cli.command {
-        Some(Command::Validate(args)) => run_validate(&args),
+        Some(Command::Validate(args)) => {
+            crate::cmd::color::init(args.color);
+            run_validate(&args)
+        }
         Some(Command::Apply(args)) => {
+            crate::cmd::color::init(args.color);
             crate::logging::init(&identifier, args.verbose);
             run_apply(&args, args.dry_run)
         }
         Some(Command::Plan(args)) => {
+            crate::cmd::color::init(args.color);
             crate::logging::init(&identifier, args.verbose);
             run_apply(&args, true)
         }
@@ -327,6 +431,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             crate::logging::init(&identifier, false);
             run_fetch(&args)
         }
+        Some(Command::Convert(args)) => crate::convert::cli::run(&args),
+        Some(Command::Schema) => crate::cmd::schema::run(),
+        Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)
@@ -334,7 +441,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
     if name == "-" {
         let mut buf = Vec::new();
         std::io::stdin().lock().read_to_end(&mut buf)?;
@@ -386,7 +493,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
             .count();
         failed |= report.has_errors() || (args.strict && report.has_warnings());
         let text = match args.format {
-            Format::Human => report.to_human(name),
+            Format::Human => crate::cmd::color::validate_report(&report.to_human(name), name),
             Format::Json => report.to_json(name) + "\n",
         };
         let _ = out.write_all(text.as_bytes());
@@ -439,8 +546,8 @@ fn check_sources(sources: &mut SourceArgs) -> Result<(), String> {
 struct Input {
     user_data: Vec<u8>,
     metadata: Metadata,
-    /// Fetching the user-data failed (logged): a failure of the run, but metadata still applies.
-    user_data_failed: bool,
+    /// Why fetching the user-data failed: a failure of the run, but metadata still applies.
+    user_data_error: Option<String>,
 }
 
 impl SourceArgs {
@@ -469,9 +576,11 @@ impl SourceArgs {
 fn select_source(
     sources: &SourceArgs,
     timeout: Duration,
+    check_once: bool,
 ) -> Result<Box<dyn datasource::Datasource>, String> {
     let opts = datasource::SelectOptions {
         timeout,
+        check_once,
         ..Default::default()
     };
     let source = datasource::select(&sources.to_sources(), &opts).map_err(|e| e.to_string())?;
@@ -480,25 +589,25 @@ fn select_source(
 
 /// Fetches metadata, then user-data, from the selected source (the reference's order). A
 /// metadata error is fatal; a user-data error is a failure, and the run goes on without it.
-fn acquire(sources: &SourceArgs, timeout: Duration) -> Result<Input, String> {
-    let source = select_source(sources, timeout)?;
+fn acquire(sources: &SourceArgs, timeout: Duration, check_once: bool) -> Result<Input, String> {
+    let source = select_source(sources, timeout, check_once)?;
     let metadata = source
         .fetch_metadata()
         .map_err(|e| format!("cannot fetch metadata from {}: {e}", source.describe()))?;
-    let (user_data, user_data_failed) = match source.fetch_user_data() {
-        Ok(data) => (data.unwrap_or_default(), false),
-        Err(e) => {
-            log::error!(
-                "cannot fetch user-data from {}: {e}; continuing without it",
+    let (user_data, user_data_error) = match source.fetch_user_data() {
+        Ok(data) => (data.unwrap_or_default(), None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "cannot fetch user-data from {}: {e}",
                 source.describe()
-            );
-            (Vec::new(), true)
-        }
+            )),
+        ),
     };
     Ok(Input {
         user_data,
         metadata,
-        user_data_failed,
+        user_data_error,
     })
 }
 
@@ -509,7 +618,7 @@ fn run_fetch(args: &FetchArgs) -> i32 {
         eprintln!("kindling: {usage}");
         return EXIT_USAGE;
     }
-    let source = match select_source(&sources, Duration::from_secs(args.timeout)) {
+    let source = match select_source(&sources, Duration::from_secs(args.timeout), false) {
         Ok(s) => s,
         Err(e) => {
             log::error!("{e}");
@@ -559,7 +668,7 @@ fn apply_flow(
     options: &plan::Options,
     ignore_failure: bool,
 ) -> i32 {
-    let input = match acquire(sources, timeout) {
+    let input = match acquire(sources, timeout, false) {
         Ok(input) => input,
         Err(e) => {
             log::error!("{e}");
@@ -611,7 +720,7 @@ fn apply_flow(
         },
     };
     let state = TargetState::new(root, systemd);
-    let plan = plan::plan_with_network(
+    let mut plan = plan::plan_with_network(
         &loaded.parts,
         &input.metadata,
         &addrs,
@@ -619,10 +728,26 @@ fn apply_flow(
         &state,
         options,
     );
+    if let Some(e) = &input.user_data_error {
+        // The metadata still applies; the missing user-data is a failure that plan shows
+        // and apply counts, in the same place.
+        plan.steps.insert(
+            0,
+            plan::Step {
+                part: Some("user-data".into()),
+                action: plan::Action::Invalid {
+                    what: "not applied".into(),
+                    message: e.clone(),
+                },
+                change: true,
+            },
+        );
+    }
 
     if plan_only {
-        print!("{}", show::render_plan(&plan, &state, systemd.is_live()));
-        return if loaded.errors() > 0 {
+        let text = show::render_plan(&plan, &state, systemd.is_live());
+        print!("{}", crate::cmd::color::plan_report(&text));
+        return if loaded.errors() > 0 || plan.problems() > 0 {
             EXIT_FAILURE
         } else {
             EXIT_OK
@@ -634,7 +759,7 @@ fn apply_flow(
         http_timeout: Duration::from_secs(10),
     };
     let mut outcome = runner::execute(&plan, &target);
-    outcome.failed += loaded.errors() + usize::from(input.user_data_failed);
+    outcome.failed += loaded.errors();
     println!("{}", outcome.summary());
     if outcome.failed == 0 || (ignore_failure && !outcome.global_failed) {
         EXIT_OK
@@ -664,7 +789,16 @@ fn run_compat(mut args: CompatArgs) -> i32 {
             args.ignore_failure,
         );
     }
-    let data = match acquire(&args.sources, Duration::from_secs(300)) {
+    // The reference polls here for five minutes; a check before an install (flatcar-install
+    // -c) must answer at once, so each source is checked once and a read error is final.
+    let data = match acquire(&args.sources, Duration::from_secs(300), true) {
+        Ok(Input {
+            user_data_error: Some(e),
+            ..
+        }) => {
+            eprintln!("{} {e}", log_time());
+            return EXIT_FAILURE;
+        }
         Ok(input) => input.user_data,
         Err(e) => {
             eprintln!("{} {e}", log_time());
@@ -742,6 +876,10 @@ mod tests {
             out,
             os(&["k", "--from-file=/x", "--validate", "--oem", "gce", "-h"])
         );
+        // Go has no short-flag clusters: an unknown word is a long flag (clap then suggests);
+        // a value is never a flag, even with a dash.
+        let out = translate_legacy_flags(os(&["k", "-valdate", "-workspace", "-w", "-x"]));
+        assert_eq!(out, os(&["k", "--valdate", "--workspace=-w", "-x"]));
         let out = translate_legacy_flags(os(&["k", "validate", "-", "--strict"]));
         assert_eq!(out, os(&["k", "validate", "-", "--strict"]));
     }

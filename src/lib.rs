@@ -3,7 +3,9 @@
 
 pub mod apply;
 pub mod cli;
+pub mod cmd;
 pub mod config;
+pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;

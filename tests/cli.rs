@@ -186,7 +186,7 @@ fn compat_flag_errors_match_the_reference() {
         out.contains("Invalid option to -convert-netconf: 'yaml'"),
         "{out}"
     );
-    let (code, out, _) = run(&[]);
+    let (code, out, _) = run(&["-validate"]);
     assert_eq!(code, 2);
     assert!(out.contains("Provide at least one of --from-file"), "{out}");
     assert_eq!(run(&["-h"]).0, 0);
@@ -200,4 +200,180 @@ fn a_source_url_that_is_not_http_fails_at_once() {
     let (code, _, err) = run(&["-from-url", "ftp://example.com/user-data", "-validate"]);
     assert_eq!(code, 1);
     assert!(err.contains("ftp://example.com/user-data"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 8, items 5, 6 and 9: a newcomer's typos answer at once.
+
+use std::time::{Duration, Instant};
+
+/// Loose bound for "at once": far below the 300 s datasource wait, far above any slow CI.
+const AT_ONCE: Duration = Duration::from_secs(10);
+
+/// Runs with a wall-clock measurement; returns (exit code, stdout + stderr, elapsed).
+fn timed(args: &[&str]) -> (i32, String, Duration) {
+    let t = Instant::now();
+    let out = kindling()
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let elapsed = t.elapsed();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text, elapsed)
+}
+
+#[test]
+fn issue8_missing_from_file_fails_at_once_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("user_dta");
+    let missing = missing.to_str().unwrap();
+    let root = dir.path().to_str().unwrap();
+    for args in [
+        vec!["apply", "--root", root, "--from-file", missing],
+        vec!["plan", "--root", root, "--from-file", missing],
+        vec!["fetch", "--from-file", missing],
+        // The compat entry (no subcommand) too: the reference waits 5 minutes, then exits 1.
+        vec!["-from-file", missing],
+    ] {
+        let (code, text, elapsed) = timed(&args);
+        assert_eq!(code, 1, "{args:?}: {text}");
+        assert!(elapsed < AT_ONCE, "{args:?} took {elapsed:?}");
+        assert!(
+            text.contains(&format!("{missing} does not exist")),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn issue8_root_missing_or_not_a_directory_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("user_data");
+    std::fs::write(&file, "#cloud-config\n").unwrap();
+    let file = file.to_str().unwrap();
+    let missing = dir.path().join("no-such-root");
+    for (root, why) in [
+        (missing.to_str().unwrap(), "no such directory"),
+        (file, "not a directory"),
+    ] {
+        for cmd in ["apply", "plan"] {
+            let (code, text, elapsed) = timed(&[cmd, "--root", root, "--from-file", file]);
+            assert_eq!(code, 2, "{cmd} --root {root}: {text}");
+            assert!(elapsed < AT_ONCE, "{elapsed:?}");
+            assert!(
+                text.contains(&format!("'{root}' for '--root <DIR>': {why}")),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn issue8_compat_validate_never_polls_a_missing_or_unreadable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let missing = missing.to_str().unwrap();
+    let a_dir = dir.path().to_str().unwrap();
+    for (args, what) in [
+        (
+            vec!["-validate", "-from-file", missing],
+            format!("{missing} does not exist"),
+        ),
+        (
+            vec!["--validate", &format!("--from-file={missing}")],
+            format!("{missing} does not exist"),
+        ),
+        (
+            vec!["-validate", "-from-file", a_dir],
+            format!("failed to read {a_dir}: Is a directory"),
+        ),
+    ] {
+        let (code, text, elapsed) = timed(&args);
+        assert_eq!(code, 1, "{args:?}: {text}");
+        assert!(elapsed < AT_ONCE, "{args:?} took {elapsed:?}");
+        assert!(text.contains(&what), "{args:?}: {text}");
+    }
+    // A source that could appear later is checked once, not awaited.
+    let (code, text, elapsed) = timed(&["-validate", "-from-configdrive", missing]);
+    assert_eq!(code, 1, "{text}");
+    assert!(elapsed < AT_ONCE, "{elapsed:?}");
+}
+
+#[test]
+fn issue8_compat_validate_reports_permission_denied_at_once() {
+    // Tests run as root, who can read anything: run the binary as nobody.
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("kindling");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("kindling"), &bin).unwrap();
+    let secret = dir.path().join("user_data");
+    std::fs::write(&secret, "#cloud-config\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let t = Instant::now();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .args(["-validate", "-from-file"])
+        .arg(&secret)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(t.elapsed() < AT_ONCE);
+    assert!(err.contains("Permission denied"), "{err}");
+}
+
+#[test]
+fn issue8_bare_kindling_prints_a_short_usage_and_exits_2() {
+    let out = kindling().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    for name in ["validate", "apply", "plan", "fetch", "-validate -from-file"] {
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    assert!(err.lines().count() < 20, "{err}");
+    // Under the reference's name, the reference's own message, as Flatcar's tools expect.
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("coreos-cloudinit");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("kindling"), &link).unwrap();
+    let out = std::process::Command::new(&link).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Provide at least one of --from-file"));
+}
+
+#[test]
+fn issue8_single_dash_typo_gets_the_did_you_mean_tip() {
+    for typo in ["-valdate", "--valdate"] {
+        let (code, text, _) = timed(&[typo, "-from-file", "x"]);
+        assert_eq!(code, 2, "{typo}: {text}");
+        assert!(
+            text.contains("tip: a similar argument exists: '--validate'"),
+            "{typo}: {text}"
+        );
+    }
+    let (code, text, _) = timed(&["-from-fle", "x", "-validate"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("'--from-file'"), "{text}");
+    // A value that looks like a flag stays a value, as in Go's flag package.
+    let (code, text, _) = timed(&["-validate", "-from-file", "-not-a-flag"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("-not-a-flag does not exist"), "{text}");
+}
+
+#[test]
+fn issue8_help_says_compat_flags_change_the_live_system() {
+    let (code, text, _) = timed(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains(
+            "Without -validate, coreos-cloudinit's flags APPLY the config to this running system"
+        ),
+        "{text}"
+    );
 }

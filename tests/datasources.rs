@@ -847,6 +847,22 @@ fn waagent_reads_the_shared_config() {
 }
 
 #[test]
+fn issue8_waagent_empty_shared_config_is_empty_metadata() {
+    // The reference returns no metadata for a 0-byte SharedConfig.xml (waagent writes it
+    // before it knows the instance); only non-empty text must be XML.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("provisioned"), "").unwrap();
+    std::fs::write(dir.path().join("SharedConfig.xml"), "").unwrap();
+    let w = Waagent::new(dir.path());
+    assert_eq!(w.fetch_metadata().unwrap(), Metadata::default());
+    std::fs::write(dir.path().join("SharedConfig.xml"), " \n").unwrap();
+    assert!(matches!(
+        w.fetch_metadata(),
+        Err(DatasourceError::Xml { .. })
+    ));
+}
+
+#[test]
 fn waagent_unprovisioned_empty_and_malformed() {
     let dir = tempfile::tempdir().unwrap();
     let w = Waagent::new(dir.path());
@@ -908,7 +924,7 @@ fn vmware_ovf_environment_from_an_xml_file() {
     assert_eq!(md.public_ipv4, ip("10.0.0.10"));
     let units = kindling::network::convert("vmware", md.network_config.as_ref()).unwrap();
     let names: Vec<_> = units.iter().map(|u| u.name.as_str()).collect();
-    assert_eq!(names, ["00-eth0.network", "00-005056aabbdd.network"]);
+    assert_eq!(names, ["00-eth0.network", "00-00:50:56:aa:bb:dd.network"]);
     let props = parse_ovf_env(&std::fs::read_to_string(testdata("ovf-env.xml")).unwrap()).unwrap();
     assert!(!props.contains_key("not.guestinfo") && !props.contains_key("guestinfo.hostname"));
 }
@@ -1246,34 +1262,91 @@ fn select_prefers_the_fixed_order_on_a_tie() {
 
 #[test]
 fn select_waits_for_a_source_that_appears() {
+    // A config drive is mounted some time into the boot.
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("late");
+    let drive = dir.path().join("late");
     let writer = {
-        let file = file.clone();
+        let drive = drive.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
-            std::fs::write(file, "#cloud-config\n").unwrap();
+            std::fs::create_dir(drive).unwrap();
         })
     };
     let sources = Sources {
-        file: Some(file),
+        configdrive: Some(drive),
         ..Sources::default()
     };
     assert_eq!(
         select(&sources, &select_opts(5000)).unwrap().kind(),
-        "local-file"
+        "cloud-drive"
     );
     writer.join().unwrap();
+}
+
+#[test]
+fn select_missing_file_fails_at_once_while_a_drive_is_awaited() {
+    // Nothing at boot creates the file an operator names: a missing one is not awaited.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("user_data");
+    let sources = Sources {
+        file: Some(missing.clone()),
+        ..Sources::default()
+    };
+    let t = Instant::now();
+    let e = select(&sources, &select_opts(300_000))
+        .unwrap_err()
+        .to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(
+        e.contains(&format!("{} does not exist", missing.display())),
+        "{e}"
+    );
+    // Next to a source that can still appear, the race goes on without the file.
+    let drive = dir.path().join("drive");
+    let maker = {
+        let drive = drive.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::create_dir(drive).unwrap();
+        })
+    };
+    let sources = Sources {
+        file: Some(missing),
+        configdrive: Some(drive),
+        ..Sources::default()
+    };
+    assert_eq!(
+        select(&sources, &select_opts(5000)).unwrap().kind(),
+        "cloud-drive"
+    );
+    maker.join().unwrap();
+}
+
+#[test]
+fn select_check_once_never_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = Sources {
+        configdrive: Some(dir.path().join("not-mounted")),
+        ..Sources::default()
+    };
+    let opts = SelectOptions {
+        check_once: true,
+        ..select_opts(300_000)
+    };
+    let t = Instant::now();
+    let e = select(&sources, &opts).unwrap_err().to_string();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(e.contains("(not checked again)"), "{e}");
 }
 
 #[test]
 fn select_times_out_naming_every_source_and_logs_progress() {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("progress-probe-file");
+    let missing = dir.path().join("progress-probe-drive");
     let base = dead_base();
     let sources = Sources {
-        file: Some(missing.clone()),
+        configdrive: Some(missing.clone()),
         ec2: Some(base.clone()),
         ..Sources::default()
     };
@@ -1291,7 +1364,7 @@ fn select_times_out_naming_every_source_and_logs_progress() {
     );
     assert!(
         text.contains(&format!(
-            "local-file {}: {} does not exist",
+            "cloud-drive {}: {} does not exist",
             missing.display(),
             missing.display()
         )),
@@ -1308,7 +1381,7 @@ fn select_times_out_naming_every_source_and_logs_progress() {
         lines
             .iter()
             .any(|l| l.starts_with("Still waiting for a datasource")
-                && l.contains("progress-probe-file")),
+                && l.contains("progress-probe-drive")),
         "{lines:?}"
     );
 }

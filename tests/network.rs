@@ -297,12 +297,49 @@ fn vmware_reference_error_cases() {
 }
 
 #[test]
-fn vmware_interface_matching_every_link_is_an_error() {
-    let e = from_vmware(&map(&[("interface.0.dhcp", "yes")])).unwrap_err();
-    assert_eq!(e, NetworkError::UnmatchedInterface { index: 0 });
-    assert!(e.to_string().contains("would match every link"));
-    let e = from_vmware(&map(&[("interface.0.ip.0.address", "10.0.0.2/24")])).unwrap_err();
-    assert_eq!(e, NetworkError::UnmatchedInterface { index: 0 });
+fn issue8_vmware_interface_without_name_or_mac_is_written_as_the_reference() {
+    // reference.md §6.1: with neither name nor MAC the file is `00-`, with an empty [Match].
+    let units = from_vmware(&map(&[("interface.0.dhcp", "yes")])).unwrap();
+    assert_eq!(
+        units,
+        vec![NetworkUnit {
+            name: "00-.network".into(),
+            content: "[Match]\n\n[Network]\nDHCP=true\nKeepConfiguration=dhcp-on-stop\nIPv6AcceptRA=true\n"
+                .into(),
+        }]
+    );
+    let units = from_vmware(&map(&[
+        ("interface.0.ip.0.address", "10.0.0.2/24"),
+        ("dns.server.0", "10.0.0.1"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        units,
+        vec![NetworkUnit {
+            name: "00-.network".into(),
+            content: "[Match]\n\n[Network]\nDNS=10.0.0.1\n\n[Address]\nAddress=10.0.0.2/24\n"
+                .into(),
+        }]
+    );
+}
+
+#[test]
+fn issue8_vmware_units_named_after_a_mac_keep_the_colons() {
+    let units = from_vmware(&map(&[
+        ("interface.0.mac", "00:00:11:22:33:44"),
+        ("interface.0.dhcp", "yes"),
+        ("interface.1.mac", "00-50-56-AA-BB-DD"),
+        ("interface.1.ip.0.address", "10.0.0.2/24"),
+    ]))
+    .unwrap();
+    let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "00-00:00:11:22:33:44.network",
+            "00-00:50:56:aa:bb:dd.network"
+        ]
+    );
 }
 
 #[test]

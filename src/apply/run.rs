@@ -353,6 +353,13 @@ pub fn execute(plan: &Plan, target: &Target) -> Outcome {
             log::debug!("unchanged: {what}");
             continue;
         }
+        if let Action::Invalid { .. } = step.action {
+            // Planned as a failure (`!` in the plan): nothing to try, the step says why.
+            out.failed += 1;
+            out.global_failed |= step.part.is_none();
+            log::error!("failed: {what}");
+            continue;
+        }
         match target.carry_out(step) {
             Ok(Done::Changed(id)) => {
                 out.changed += 1;

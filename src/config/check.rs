@@ -22,24 +22,46 @@ pub enum Value {
     Map(Entries),
 }
 
-/// The keys of one mapping that passed their checks, in document order.
+/// The keys of one mapping that passed their checks, in document order, with the errors found
+/// in the mapping itself (not inside a nested mapping, which has its own), so that apply can skip
+/// the whole entry that holds an invalid value instead of filling the gap with a default.
 #[derive(Debug, Clone, Default)]
-pub struct Entries(pub Vec<(&'static Field, Value)>);
+pub struct Entries {
+    pub values: Vec<(&'static Field, Value)>,
+    /// Where the mapping starts.
+    pub pos: Pos,
+    /// The errors inside this mapping: the key whose value failed (None for the mapping as a
+    /// whole, e.g. a missing required key) and the validator's message, as `line N: …`.
+    pub invalid: Vec<(Option<&'static str>, String)>,
+    /// What the validator reports as an error but apply accepts as the reference does, with a
+    /// warning (a relative `write_files` path, a unit name without a known suffix).
+    pub lenient: Vec<String>,
+}
 
 impl PartialEq for Entries {
     fn eq(&self, other: &Entries) -> bool {
-        self.0.len() == other.0.len()
+        self.values.len() == other.values.len()
             && self
-                .0
+                .values
                 .iter()
-                .zip(&other.0)
+                .zip(&other.values)
                 .all(|((fa, va), (fb, vb))| fa.key == fb.key && va == vb)
+            && self.invalid == other.invalid
+            && self.lenient == other.lenient
     }
 }
 
 impl Entries {
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(f, _)| f.key == key).map(|(_, v)| v)
+        self.values
+            .iter()
+            .find(|(f, _)| f.key == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the value of `key` (or, for None, the mapping as a whole) failed a check.
+    pub fn failed(&self, key: Option<&str>) -> bool {
+        self.invalid.iter().any(|(k, _)| *k == key)
     }
 }
 
@@ -124,8 +146,9 @@ pub fn check(doc: &Document, text: &str) -> Checked {
         // Each node is read about three times (entry, value, item) when nothing is aliased.
         budget: doc.nodes.len().saturating_mul(8).max(10_000),
         budget_reported: false,
+        scopes: vec![Scope::default()],
     };
-    let root = match doc.root {
+    let mut root = match doc.root {
         None => Entries::default(),
         Some(id) => {
             let id = doc.resolve(id);
@@ -149,10 +172,22 @@ pub fn check(doc: &Document, text: &str) -> Checked {
             }
         }
     };
+    // What no mapping holds (a root that is not a mapping) concerns the document as a whole.
+    let outer = w.scopes.pop().unwrap_or_default();
+    root.invalid.extend(outer.invalid);
     Checked {
         root,
         findings: w.findings,
     }
+}
+
+/// The mapping being read: the errors found in it, for [`Entries::invalid`].
+#[derive(Debug, Default)]
+struct Scope {
+    /// The key whose value is being checked.
+    key: Option<&'static str>,
+    invalid: Vec<(Option<&'static str>, String)>,
+    lenient: Vec<String>,
 }
 
 struct Walker<'d> {
@@ -164,6 +199,8 @@ struct Walker<'d> {
     /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
     budget: usize,
     budget_reported: bool,
+    /// One per mapping being read, innermost last; an error belongs to the innermost one.
+    scopes: Vec<Scope>,
 }
 
 /// One key of a mapping, after merge keys (`<<`) are flattened.
@@ -175,7 +212,26 @@ struct Entry {
 
 impl<'d> Walker<'d> {
     fn error(&mut self, pos: Pos, message: String) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope
+                .invalid
+                .push((scope.key, format!("line {}: {message}", pos.line)));
+        }
         self.findings.push(Finding::error(pos, message));
+    }
+
+    /// An error for the validator that apply accepts, as the reference does, with a warning.
+    fn lenient(&mut self, pos: Pos, message: String, note: String) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.lenient.push(format!("line {}: {note}", pos.line));
+        }
+        self.findings.push(Finding::error(pos, message));
+    }
+
+    fn set_key(&mut self, key: Option<&'static str>) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.key = key;
+        }
     }
     fn warning(&mut self, pos: Pos, message: String) {
         self.findings.push(Finding::warning(pos, message));
@@ -284,16 +340,21 @@ impl<'d> Walker<'d> {
 
     fn map(&mut self, id: NodeId, section: &'static Section) -> Entries {
         let map_pos = self.doc.node(id).pos;
+        self.scopes.push(Scope::default());
         let mut entries = Vec::new();
         self.entries(id, &mut entries, false, 0);
 
         // Canonical key -> where it was first written; merged keys never count as duplicates.
         let mut seen: HashMap<Cow<'d, str>, (Pos, &'d str)> = HashMap::new();
-        let mut out = Entries::default();
+        let mut out = Entries {
+            pos: map_pos,
+            ..Entries::default()
+        };
         let mut present: Vec<&'static str> = Vec::new();
         let mut value_pos: Vec<(&'static str, Pos)> = Vec::new();
 
         for e in &entries {
+            self.set_key(None);
             let key_id = self.doc.resolve(e.key);
             let key_pos = self.doc.node(e.key).pos;
             // Every entry read spends budget: an aliased mapping is read again at each alias.
@@ -313,6 +374,7 @@ impl<'d> Walker<'d> {
                 Cow::Borrowed(key)
             };
             if let Some(&(first, first_text)) = seen.get(&canonical) {
+                self.set_key(section.field(key).map(|f| f.key));
                 if !e.merged {
                     let shown = excerpt(key);
                     let msg = if first_text == key {
@@ -334,6 +396,7 @@ impl<'d> Walker<'d> {
                 self.unknown_key(section, key, key_pos);
                 continue;
             };
+            self.set_key(Some(field.key));
             // Known keys are plain words, but quote them the same way as everything else.
             let key = &excerpt(key);
             if let Some(reason) = field.deprecated {
@@ -349,10 +412,11 @@ impl<'d> Walker<'d> {
                 continue;
             }
             if let Some(v) = self.value(e.value, field, key) {
-                out.0.push((field, v));
+                out.values.push((field, v));
             }
         }
 
+        self.set_key(None);
         for field in section.fields.iter().filter(|f| f.required) {
             if !present.contains(&field.key) {
                 self.error(
@@ -365,6 +429,9 @@ impl<'d> Walker<'d> {
         if section.kind == SectionKind::WriteFile {
             self.decode_write_file(&mut out, &value_pos);
         }
+        let scope = self.scopes.pop().unwrap_or_default();
+        out.invalid = scope.invalid;
+        out.lenient = scope.lenient;
         out
     }
 
@@ -520,15 +587,9 @@ impl<'d> Walker<'d> {
                     }
                     let ir = self.doc.resolve(item);
                     if matches!(self.doc.node(ir).kind, NodeKind::Map(_)) {
-                        let entries = self.map(ir, section);
-                        if section
-                            .fields
-                            .iter()
-                            .filter(|f| f.required)
-                            .all(|f| entries.get(f.key).is_some())
-                        {
-                            out.push(Value::Map(entries));
-                        }
+                        // Kept even when invalid (a required key missing, a value wrong): apply
+                        // reports the entry as failed and skips it whole.
+                        out.push(Value::Map(self.map(ir, section)));
                     } else {
                         let found = self.describe(ir);
                         self.error(
@@ -588,6 +649,15 @@ impl<'d> Walker<'d> {
             },
             Rule::UnitName => match values::check_unit_name(text) {
                 Ok(()) => true,
+                Err(why) if values::lacks_known_unit_suffix(text) => {
+                    let message = format!("invalid unit name {}: {why}", excerpt(text));
+                    let note = format!(
+                        "unit name {} has no known unit type suffix; applied under that name, as coreos-cloudinit does",
+                        excerpt(text)
+                    );
+                    self.lenient(pos, message, note);
+                    true
+                }
                 Err(why) => {
                     self.error(pos, format!("invalid unit name {}: {why}", excerpt(text)));
                     false
@@ -605,6 +675,17 @@ impl<'d> Walker<'d> {
             },
             Rule::FilePath => match check_file_path(text) {
                 Ok(()) => true,
+                Err(why)
+                    if !text.starts_with('/') && check_file_path(&format!("/{text}")).is_ok() =>
+                {
+                    let note = format!(
+                        "write_files path {} is not absolute; written as {}, as coreos-cloudinit does",
+                        excerpt(text),
+                        excerpt(&format!("/{text}"))
+                    );
+                    self.lenient(pos, why, note);
+                    true
+                }
                 Err(why) => {
                     self.error(pos, why);
                     false
@@ -657,33 +738,36 @@ impl<'d> Walker<'d> {
             Some(Value::Str(e)) => e.clone(),
             _ => String::new(),
         };
-        if value_at("encoding").is_some() && entries.get("encoding").is_none() {
-            // The encoding was invalid (already reported): the file cannot be written at all.
-            entries.0.clear();
-            return;
-        }
-        let Some(idx) = entries.0.iter().position(|(f, _)| f.key == "content") else {
+        let Some(idx) = entries.values.iter().position(|(f, _)| f.key == "content") else {
             return;
         };
-        let raw = match &entries.0[idx].1 {
+        if value_at("encoding").is_some() && entries.get("encoding").is_none() {
+            // The encoding was invalid (already reported, so the entry is skipped): the content
+            // is unknown, and nothing may read it as text.
+            entries.values.remove(idx);
+            return;
+        }
+        let raw = match &entries.values[idx].1 {
             Value::Str(s) => s.as_bytes().to_vec(),
             Value::Bytes(b) => b.clone(),
             _ => return,
         };
         match decode::content(&encoding, &raw) {
-            Ok(bytes) => entries.0[idx].1 = Value::Bytes(bytes),
+            Ok(bytes) => entries.values[idx].1 = Value::Bytes(bytes),
             Err(why) => {
                 let pos = value_at("content").unwrap_or_default();
+                self.set_key(Some("content"));
                 self.error(
                     pos,
                     format!("content cannot be decoded as \"{encoding}\": {why}"),
                 );
-                // Writing a file whose content is unknown would be worse than not writing it.
-                entries.0.clear();
+                // Writing a file whose content is unknown would be worse than not writing it:
+                // the error makes apply skip the entry, and the raw text is not kept.
+                entries.values.remove(idx);
                 return;
             }
         }
-        entries.0.retain(|(f, _)| f.key != "encoding");
+        entries.values.retain(|(f, _)| f.key != "encoding");
     }
 }
 

@@ -88,6 +88,9 @@ pub struct Field {
     pub rule: Rule,
     /// Overrides `env_prefix + KEY` for the few irregular names.
     pub env: Option<&'static str>,
+    /// What the key does, for `kindling schema` (editors show it on hover). Empty for the
+    /// options of drop-in sections, whose description is their environment variable.
+    pub doc: &'static str,
 }
 
 impl Field {
@@ -110,6 +113,7 @@ const fn f(key: &'static str, ty: Ty) -> Field {
         required: false,
         rule: Rule::None,
         env: None,
+        doc: "",
     }
 }
 const fn s(key: &'static str) -> Field {
@@ -143,6 +147,10 @@ impl Field {
     }
     const fn env(mut self, name: &'static str) -> Field {
         self.env = Some(name);
+        self
+    }
+    const fn doc(mut self, doc: &'static str) -> Field {
+        self.doc = doc;
         self
     }
 }
@@ -179,12 +187,18 @@ pub static ROOT: Section = Section {
     kind: SectionKind::Plain,
     env_prefix: None,
     fields: &[
-        list("ssh_authorized_keys").rule(Rule::SshKey),
-        s("hostname").rule(Rule::Hostname),
-        f("users", Ty::List(&USER)),
-        f("write_files", Ty::List(&WRITE_FILE)),
-        s("manage_etc_hosts").rule(Rule::OneOf(MANAGE_ETC_HOSTS)),
-        f("coreos", Ty::Map(&COREOS)),
+        list("ssh_authorized_keys").rule(Rule::SshKey)
+            .doc("SSH public keys for the core user, written to ~core/.ssh/authorized_keys.d/coreos-cloudinit (the --ssh-key-name)"),
+        s("hostname").rule(Rule::Hostname)
+            .doc("The machine's hostname (a DNS name, not an IP address), set through systemd-hostnamed"),
+        f("users", Ty::List(&USER))
+            .doc("Users to create or update with useradd/usermod, with their passwords, groups and SSH keys"),
+        f("write_files", Ty::List(&WRITE_FILE))
+            .doc("Files to write atomically, with their content, encoding, owner and permissions"),
+        s("manage_etc_hosts").rule(Rule::OneOf(MANAGE_ETC_HOSTS))
+            .doc("\"localhost\" writes /etc/hosts mapping the hostname to 127.0.0.1 and ::1"),
+        f("coreos", Ty::Map(&COREOS))
+            .doc("CoreOS/Flatcar settings: units, update strategy, locksmith, flannel, OEM and the retired etcd, etcd2 and fleet"),
     ],
 };
 
@@ -193,21 +207,30 @@ pub static USER: Section = Section {
     kind: SectionKind::Plain,
     env_prefix: None,
     fields: &[
-        s("name").required(),
-        s("passwd"),
-        list("ssh_authorized_keys").rule(Rule::SshKey),
-        s("coreos_ssh_import_github").dep(REMOTE_IMPORT),
-        list("coreos_ssh_import_github_users").dep(REMOTE_IMPORT),
-        s("coreos_ssh_import_url").dep(REMOTE_IMPORT),
-        s("gecos"),
-        s("homedir"),
-        bool_("no_create_home"),
-        s("primary_group"),
-        list("groups"),
-        bool_("no_user_group"),
-        bool_("system"),
-        bool_("no_log_init"),
-        s("shell"),
+        s("name").required().doc("The user's login name (required)"),
+        s("passwd")
+            .doc("The password hash (crypt(3) format, as in /etc/shadow), set with chpasswd -e"),
+        list("ssh_authorized_keys")
+            .rule(Rule::SshKey)
+            .doc("SSH public keys, written to ~USER/.ssh/authorized_keys.d/NAME"),
+        s("coreos_ssh_import_github")
+            .dep(REMOTE_IMPORT)
+            .doc("A GitHub user whose public keys to import"),
+        list("coreos_ssh_import_github_users")
+            .dep(REMOTE_IMPORT)
+            .doc("GitHub users whose public keys to import"),
+        s("coreos_ssh_import_url")
+            .dep(REMOTE_IMPORT)
+            .doc("A URL to fetch public keys from"),
+        s("gecos").doc("The GECOS (comment) field"),
+        s("homedir").doc("The home directory (default /home/NAME)"),
+        bool_("no_create_home").doc("Do not create the home directory"),
+        s("primary_group").doc("The primary group (default a group named after the user)"),
+        list("groups").doc("Supplementary groups the user is added to"),
+        bool_("no_user_group").doc("Do not create a group named after the user"),
+        bool_("system").doc("Create a system account (no home, a UID below 1000)"),
+        bool_("no_log_init").doc("Do not add the user to the lastlog and faillog databases"),
+        s("shell").doc("The login shell"),
     ],
 };
 
@@ -216,11 +239,16 @@ pub static WRITE_FILE: Section = Section {
     kind: SectionKind::WriteFile,
     env_prefix: None,
     fields: &[
-        s("encoding").rule(Rule::OneOf(ENCODINGS)),
-        s("content"),
-        s("owner"),
-        s("path").required().rule(Rule::FilePath),
-        s("permissions").rule(Rule::Permissions),
+        s("encoding").rule(Rule::OneOf(ENCODINGS))
+            .doc("How content is encoded: base64 (b64), gzip (gz), or gzip then base64; plain text when absent"),
+        s("content")
+            .doc("The file's content, decoded with encoding"),
+        s("owner")
+            .doc("USER or USER:GROUP, resolved against the target's /etc/passwd and /etc/group (default root)"),
+        s("path").required().rule(Rule::FilePath)
+            .doc("The absolute path to write (required; not under /usr, except /usr/share/oem)"),
+        s("permissions").rule(Rule::Permissions)
+            .doc("The octal mode, such as \"0644\" (default 0644); quote it, or YAML 1.1 reads 0644 as a number"),
     ],
 };
 
@@ -229,14 +257,22 @@ pub static COREOS: Section = Section {
     kind: SectionKind::Coreos,
     env_prefix: None,
     fields: &[
-        f("etcd", Ty::Map(&ETCD)).dep("etcd is no longer shipped in Container Linux"),
-        f("etcd2", Ty::Map(&ETCD2)).dep("etcd2 is no longer shipped in Container Linux"),
-        f("flannel", Ty::Map(&FLANNEL)),
-        f("fleet", Ty::Map(&FLEET)).dep("fleet is no longer shipped in Container Linux"),
-        f("locksmith", Ty::Map(&LOCKSMITH)),
-        f("oem", Ty::Map(&OEM)),
-        f("update", Ty::Map(&UPDATE)),
-        f("units", Ty::List(&UNIT)),
+        f("etcd", Ty::Map(&ETCD)).dep("etcd is no longer shipped in Container Linux")
+            .doc("etcd (v0.4) options, written as ETCD_* to etcd.service's 20-cloudinit.conf drop-in"),
+        f("etcd2", Ty::Map(&ETCD2)).dep("etcd2 is no longer shipped in Container Linux")
+            .doc("etcd2 options, written as ETCD_* to etcd2.service's 20-cloudinit.conf drop-in"),
+        f("flannel", Ty::Map(&FLANNEL))
+            .doc("flannel options, written as FLANNELD_* to /run/flannel/options.env"),
+        f("fleet", Ty::Map(&FLEET)).dep("fleet is no longer shipped in Container Linux")
+            .doc("fleet options, written as FLEET_* to fleet.service's 20-cloudinit.conf drop-in"),
+        f("locksmith", Ty::Map(&LOCKSMITH))
+            .doc("locksmithd options, written as LOCKSMITHD_* to locksmithd.service's 20-cloudinit.conf drop-in"),
+        f("oem", Ty::Map(&OEM))
+            .doc("OEM identification, written to /etc/oem-release"),
+        f("update", Ty::Map(&UPDATE))
+            .doc("Update settings, written to /etc/coreos/update.conf"),
+        f("units", Ty::List(&UNIT))
+            .doc("systemd units to write, enable, mask or start, with their drop-ins"),
     ],
 };
 
@@ -245,13 +281,20 @@ pub static UNIT: Section = Section {
     kind: SectionKind::Plain,
     env_prefix: None,
     fields: &[
-        s("name").required().rule(Rule::UnitName),
-        bool_("runtime"),
-        bool_("enable"),
-        s("content").rule(Rule::UnitContent),
-        s("command").rule(Rule::OneOf(COMMANDS)),
-        bool_("mask"),
-        f("drop_ins", Ty::List(&DROP_IN)),
+        s("name").required().rule(Rule::UnitName)
+            .doc("The unit's file name, PREFIX[@INSTANCE].SUFFIX, such as docker.service (required)"),
+        bool_("runtime")
+            .doc("Write the unit and its enablement under /run (until reboot) instead of /etc"),
+        bool_("enable")
+            .doc("Enable the unit through its [Install] section"),
+        s("content").rule(Rule::UnitContent)
+            .doc("The unit file's content; written to /etc/systemd/system/NAME"),
+        s("command").rule(Rule::OneOf(COMMANDS))
+            .doc("A systemctl command to run on the unit: start, stop, restart, reload, try-restart, reload-or-restart or reload-or-try-restart"),
+        bool_("mask")
+            .doc("Mask the unit (a symlink to /dev/null)"),
+        f("drop_ins", Ty::List(&DROP_IN))
+            .doc("Drop-ins written to NAME.d/"),
     ],
 };
 
@@ -260,8 +303,14 @@ pub static DROP_IN: Section = Section {
     kind: SectionKind::Plain,
     env_prefix: None,
     fields: &[
-        s("name").required().rule(Rule::DropInName),
-        s("content").required().rule(Rule::UnitContent),
+        s("name")
+            .required()
+            .rule(Rule::DropInName)
+            .doc("The drop-in's file name, ending in .conf (required)"),
+        s("content")
+            .required()
+            .rule(Rule::UnitContent)
+            .doc("The drop-in's content (required)"),
     ],
 };
 
@@ -272,9 +321,12 @@ pub static UPDATE: Section = Section {
     fields: &[
         s("reboot_strategy")
             .rule(Rule::OneOf(REBOOT_STRATEGIES))
-            .env("REBOOT_STRATEGY"),
-        s("group").env("GROUP"),
-        s("server").env("SERVER"),
+            .env("REBOOT_STRATEGY")
+            .doc("How the machine reboots after an update: etcd-lock, reboot or off (REBOOT_STRATEGY)"),
+        s("group").env("GROUP")
+            .doc("The update channel or group (GROUP)"),
+        s("server").env("SERVER")
+            .doc("The update server's URL (SERVER)"),
     ],
 };
 
@@ -283,11 +335,11 @@ pub static OEM: Section = Section {
     kind: SectionKind::Plain,
     env_prefix: None,
     fields: &[
-        s("id"),
-        s("name"),
-        s("version_id"),
-        s("home_url"),
-        s("bug_report_url"),
+        s("id").doc("ID in /etc/oem-release"),
+        s("name").doc("NAME in /etc/oem-release"),
+        s("version_id").doc("VERSION_ID in /etc/oem-release"),
+        s("home_url").doc("HOME_URL in /etc/oem-release"),
+        s("bug_report_url").doc("BUG_REPORT_URL in /etc/oem-release"),
     ],
 };
 

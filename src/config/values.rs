@@ -168,6 +168,15 @@ pub fn check_unit_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A unit name whose only fault is its suffix (none, or one systemd does not know): the
+/// reference writes, masks and enables such a unit as it is, so apply does too, with a warning.
+pub fn lacks_known_unit_suffix(name: &str) -> bool {
+    let known = name
+        .rfind('.')
+        .is_some_and(|dot| UNIT_SUFFIXES.contains(&&name[dot..]));
+    !known && check_unit_name(&format!("{name}.service")).is_ok()
+}
+
 /// A drop-in is only read by systemd when its file name ends in `.conf`.
 pub fn check_dropin_name(name: &str) -> Result<(), String> {
     if name.is_empty() {

@@ -1,5 +1,4 @@
-//! `--from-file`: user-data from a local file, available as soon as the path exists.
-//! It carries no metadata.
+//! `--from-file`: user-data from a local file, checked once. It carries no metadata.
 
 use std::path::PathBuf;
 
@@ -28,6 +27,13 @@ impl Datasource for LocalFile {
 
     fn check_availability(&self) -> Result<(), String> {
         path_exists(&self.path)
+    }
+
+    /// The reference polls a missing file for five minutes, but nothing at boot creates the
+    /// file an operator names (the units it ships skip an empty or absent one), so waiting only
+    /// hides a typo.
+    fn availability_changes(&self) -> bool {
+        false
     }
 
     fn fetch_user_data(&self) -> Result<Option<Vec<u8>>, DatasourceError> {

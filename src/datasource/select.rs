@@ -101,6 +101,8 @@ pub struct SelectOptions {
     /// How long an available source waits for earlier-ordered sources to finish their first
     /// check, so that the winner does not depend on which thread ran first.
     pub tie_break_wait: Duration,
+    /// Check every source once instead of polling (compat `-validate`, which must not wait).
+    pub check_once: bool,
     pub http: HttpOptions,
     pub cmdline_path: PathBuf,
     pub cloudsigma: CloudSigmaOptions,
@@ -114,6 +116,7 @@ impl Default for SelectOptions {
             poll_start: Duration::from_millis(100),
             poll_max: Duration::from_secs(30),
             tie_break_wait: Duration::from_secs(1),
+            check_once: false,
             http: HttpOptions::default(),
             cmdline_path: PathBuf::from(CMDLINE_PATH),
             cloudsigma: CloudSigmaOptions::default(),
@@ -207,10 +210,10 @@ pub fn select_from(
         });
         let tx = tx.clone();
         let stop = Arc::clone(&stop);
-        let (first, max) = (opts.poll_start, opts.poll_max);
+        let (first, max, once) = (opts.poll_start, opts.poll_max, opts.check_once);
         let spawned = std::thread::Builder::new()
             .name(format!("datasource-{}", source.kind()))
-            .spawn(move || poll(index, source, &tx, &stop, first, max));
+            .spawn(move || poll(index, source, &tx, &stop, first, max, once));
         if let Err(e) = spawned {
             if let Some(entry) = entries.last_mut() {
                 entry.last = format!("could not start a thread: {e}");
@@ -315,6 +318,7 @@ fn poll(
     stop: &Stop,
     first: Duration,
     max: Duration,
+    once: bool,
 ) {
     let mut pause = first;
     loop {
@@ -331,7 +335,7 @@ fn poll(
                 return;
             }
             Err(why) => {
-                let last = !source.availability_changes();
+                let last = once || !source.availability_changes();
                 let why = if last {
                     format!("{why} (not checked again)")
                 } else {

@@ -71,8 +71,11 @@ impl Datasource for Waagent {
 
     fn fetch_metadata(&self) -> Result<Metadata, DatasourceError> {
         let path = self.root.join("SharedConfig.xml");
-        let Some(bytes) = read_file_capped(&path, METADATA_CAP)? else {
-            return Ok(Metadata::default());
+        // Missing or empty (0 bytes) is no metadata, as in the reference; anything else must
+        // be XML.
+        let bytes = match read_file_capped(&path, METADATA_CAP)? {
+            Some(bytes) if !bytes.is_empty() => bytes,
+            _ => return Ok(Metadata::default()),
         };
         let xml_error = |message: String| DatasourceError::Xml {
             location: path.display().to_string(),

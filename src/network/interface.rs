@@ -17,13 +17,6 @@ impl fmt::Display for Mac {
     }
 }
 
-impl Mac {
-    /// Without separators, for a file name.
-    pub(crate) fn compact(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
 /// The forms Go's `net.ParseMAC` accepts: `aa:bb:..`, `aa-bb-..` and `aabb.ccdd.eeff`.
 pub(crate) fn parse_mac(s: &str) -> Option<Mac> {
     let hex_byte = |p: &str| {
@@ -184,9 +177,11 @@ impl Interface {
         }
     }
 
+    /// The reference's name: the MAC as Go prints it (colons kept) when there is no name, and
+    /// nothing (`00-`) when there is neither.
     fn file_stem(&self) -> String {
         let base = if self.name.is_empty() {
-            self.hwaddr.as_ref().map(Mac::compact).unwrap_or_default()
+            self.hwaddr.as_ref().map(Mac::to_string).unwrap_or_default()
         } else {
             self.name.clone()
         };
@@ -309,10 +304,6 @@ mod tests {
         ] {
             assert!(parse_mac(bad).is_none(), "{bad}");
         }
-        assert_eq!(
-            parse_mac("00:50:56:aa:bb:dd").unwrap().compact(),
-            "005056aabbdd"
-        );
     }
 
     #[test]

@@ -80,8 +80,6 @@ pub enum NetworkError {
     InvalidDhcp { value: String },
     #[error("error while parsing MAC address: invalid MAC address {value:?}")]
     InvalidMac { value: String },
-    #[error("interface {index} has neither interface.{index}.name nor interface.{index}.mac; its unit would match every link")]
-    UnmatchedInterface { index: usize },
 }
 
 /// `--convert-netconf=KIND` on what the datasource returned: `debian` needs config-drive bytes,

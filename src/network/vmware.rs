@@ -117,7 +117,13 @@ pub fn from_vmware(config: &BTreeMap<String, String>) -> Result<Vec<NetworkUnit>
             break;
         };
         if name.is_empty() && hwaddr.is_none() {
-            return Err(NetworkError::UnmatchedInterface { index: i });
+            // The reference writes it as `00-.network` with an empty [Match]; networkd then
+            // applies it to every link not matched by an earlier file. Kept (decisions.md:
+            // follow the reference), but said out loud.
+            log::warn!(
+                "interface.{i} has neither interface.{i}.name nor interface.{i}.mac: its unit \
+                 matches every link, as coreos-cloudinit writes it"
+            );
         }
         let mut iface = Interface::new(name, Kind::Physical, method);
         iface.hwaddr = hwaddr;

@@ -51,16 +51,26 @@ fn cloud_config(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses)
     let text = substitute(text, addrs);
     let parsed = config::parse(&text);
     for f in &parsed.findings {
-        // The consequence goes with the finding: one failure, one line.
-        let left_out = match (f.severity, parsed.syntax_ok) {
-            (Severity::Error, true) => " (left out)",
-            (Severity::Error, false) => "; part not applied",
+        // In a document that parsed, every error belongs to an entry of the config, which
+        // the plan reports as failed and skips whole: one failure, one line, said there.
+        if f.severity == Severity::Error && parsed.syntax_ok {
+            continue;
+        }
+        let consequence = match f.severity {
+            Severity::Error => "; part not applied",
             _ => "",
         };
         out.problems.push(Problem {
             part: label.clone(),
             severity: f.severity,
-            message: format!("line {}: {}{left_out}", f.pos.line, f.message),
+            message: format!("line {}: {}{consequence}", f.pos.line, f.message),
+        });
+    }
+    for w in &parsed.config.warnings {
+        out.problems.push(Problem {
+            part: label.clone(),
+            severity: Severity::Warning,
+            message: w.clone(),
         });
     }
     if parsed.syntax_ok {
@@ -172,7 +182,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            config.coreos.flannel.0[0].1,
+            config.coreos.flannel.as_ref().unwrap().0[0].1,
             crate::config::model::EnvValue::Str("10.1.2.3".into())
         );
     }
@@ -187,13 +197,20 @@ mod tests {
             "{:?}",
             l.problems
         );
+        // A wrong type is no failure of the load: the config carries it, and the plan skips
+        // the hostname and reports it.
         let l = load(
             b"#cloud-config\nhostname: [a]\nmanage_etc_hosts: localhost\n",
             &addrs(),
         );
         assert_eq!(l.parts.len(), 1);
-        assert_eq!(l.errors(), 1);
-        assert!(l.problems[0].message.ends_with("(left out)"));
+        assert_eq!(l.errors(), 0);
+        let Part::Config { config, .. } = &l.parts[0] else {
+            panic!()
+        };
+        assert!(
+            matches!(&config.hostname, Some(Err(r)) if r.reasons[0].contains("must be a string"))
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod show;
 use std::path::{Path, PathBuf};
 
 use crate::apply::systemd::UnitCommand;
-use crate::config::model::{CloudConfig, Unit, User};
+use crate::config::model::{Checked, CloudConfig, Rejected, Unit, User};
 use crate::config::values;
 use crate::datasource::{Addresses, Metadata};
 
@@ -205,6 +205,15 @@ impl Plan {
     pub fn changes(&self) -> usize {
         self.steps.iter().filter(|s| s.change).count()
     }
+
+    /// Steps that will fail (`!` in the plan): invalid entries, owners and groups that do not
+    /// exist.
+    pub fn problems(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Invalid { .. }))
+            .count()
+    }
 }
 
 /// Stamps of what ran since boot live here (under the target root).
@@ -315,6 +324,11 @@ impl Planner<'_> {
         );
     }
 
+    /// An entry the validator rejected: skipped whole, and a failure of the run.
+    fn rejected(&mut self, r: &Rejected) {
+        self.invalid(r.what.clone(), r.message());
+    }
+
     /// Plans a file write; returns whether it changes anything.
     fn file(
         &mut self,
@@ -379,8 +393,15 @@ impl Planner<'_> {
         );
     }
 
-    fn users(&mut self, users: &[User]) {
+    fn users(&mut self, users: &[Checked<User>]) {
         for u in users {
+            let u = match u {
+                Ok(u) => u,
+                Err(r) => {
+                    self.rejected(r);
+                    continue;
+                }
+            };
             match self.state.user(&u.name) {
                 None => self.push(Action::CreateUser { user: u.clone() }, true),
                 Some(_) => {
@@ -438,6 +459,13 @@ impl Planner<'_> {
 
     fn files(&mut self, c: &CloudConfig, hostname: &str, addrs: &Addresses) {
         for f in &c.write_files {
+            let f = match f {
+                Ok(f) => f,
+                Err(r) => {
+                    self.rejected(r);
+                    continue;
+                }
+            };
             let path = target_path(&f.path);
             match parse_mode(f.permissions.as_deref()) {
                 Ok(mode) => {
@@ -452,7 +480,10 @@ impl Planner<'_> {
                 Err(e) => self.invalid(format!("write_files {}", path.display()), e),
             }
         }
-        if let Some(oem) = &c.coreos.oem {
+        if let Some(Err(r)) = &c.coreos.oem {
+            self.rejected(r);
+        }
+        if let Some(Ok(oem)) = &c.coreos.oem {
             self.file(
                 "/etc/oem-release".into(),
                 render::oem_release(oem).into_bytes(),
@@ -466,7 +497,16 @@ impl Planner<'_> {
             .read(Path::new("/etc/coreos/update.conf"))
             .or_else(|| self.state.read(Path::new("/usr/share/coreos/update.conf")))
             .unwrap_or_default();
-        if let Some(text) = render::update_conf(&String::from_utf8_lossy(&base), &c.coreos.update) {
+        let update = match &c.coreos.update {
+            Ok(u) => Some(u),
+            Err(r) => {
+                self.rejected(r);
+                None
+            }
+        };
+        if let Some(text) =
+            update.and_then(|u| render::update_conf(&String::from_utf8_lossy(&base), u))
+        {
             self.file(
                 "/etc/coreos/update.conf".into(),
                 text.into_bytes(),
@@ -475,7 +515,10 @@ impl Planner<'_> {
                 FileRole::Generated,
             );
         }
-        if c.manage_etc_hosts.as_deref() == Some("localhost") {
+        if let Some(Err(r)) = &c.manage_etc_hosts {
+            self.rejected(r);
+        }
+        if matches!(&c.manage_etc_hosts, Some(Ok(m)) if m == "localhost") {
             self.file(
                 "/etc/hosts".into(),
                 render::etc_hosts(hostname).into_bytes(),
@@ -484,7 +527,14 @@ impl Planner<'_> {
                 FileRole::Generated,
             );
         }
-        if let Some(text) = render::flannel_env(&c.coreos.flannel) {
+        let flannel = match &c.coreos.flannel {
+            Ok(f) => render::flannel_env(f),
+            Err(r) => {
+                self.rejected(r);
+                None
+            }
+        };
+        if let Some(text) = flannel {
             self.file(
                 "/run/flannel/options.env".into(),
                 text.into_bytes(),
@@ -496,6 +546,7 @@ impl Planner<'_> {
         let writes_environment = c
             .write_files
             .iter()
+            .flatten()
             .any(|f| lexically_equal(&target_path(&f.path), "/etc/environment"));
         let vars = addrs.environment();
         if !writes_environment && !vars.is_empty() {
@@ -530,7 +581,9 @@ impl Planner<'_> {
     }
 
     /// The units of a part: the config's, then the four drop-in carriers, then the update units.
-    fn unit_list(c: &CloudConfig) -> Vec<Unit> {
+    /// An invalid section stands for its carrier (reported there); an invalid update section
+    /// was reported with update.conf.
+    fn unit_list(c: &CloudConfig) -> Vec<Checked<Unit>> {
         let mut units = c.coreos.units.clone();
         let carriers = [
             ("etcd.service", &c.coreos.etcd),
@@ -539,42 +592,52 @@ impl Planner<'_> {
             ("locksmithd.service", &c.coreos.locksmith),
         ];
         for (name, section) in carriers {
-            units.push(Unit {
+            let section = match section {
+                Ok(s) => s,
+                Err(r) => {
+                    units.push(Err(r.clone()));
+                    continue;
+                }
+            };
+            units.push(Ok(Unit {
                 name: name.into(),
                 runtime: true,
                 drop_ins: render::env_dropin(section)
                     .map(|content| {
-                        vec![crate::config::model::DropIn {
+                        vec![Ok(crate::config::model::DropIn {
                             name: "20-cloudinit.conf".into(),
                             content,
-                        }]
+                        })]
                     })
                     .unwrap_or_default(),
                 ..Default::default()
-            });
+            }));
         }
-        match c.coreos.update.reboot_strategy.as_deref() {
-            Some("off") => units.push(Unit {
+        let Ok(update) = &c.coreos.update else {
+            return units;
+        };
+        match update.reboot_strategy.as_deref() {
+            Some("off") => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
                 mask: true,
                 command: Some("stop".into()),
                 ..Default::default()
-            }),
-            Some(_) => units.push(Unit {
+            })),
+            Some(_) => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
                 command: Some("restart".into()),
                 ..Default::default()
-            }),
+            })),
             None => {}
         }
-        if c.coreos.update.group.is_some() || c.coreos.update.server.is_some() {
-            units.push(Unit {
+        if update.group.is_some() || update.server.is_some() {
+            units.push(Ok(Unit {
                 name: "update-engine.service".into(),
                 command: Some("restart".into()),
                 ..Default::default()
-            });
+            }));
         }
         units
     }
@@ -584,6 +647,14 @@ impl Planner<'_> {
         let mut networkd = false;
         let mut commands: Vec<(String, UnitCommand, bool)> = Vec::new();
         for unit in Self::unit_list(c) {
+            let unit = match unit {
+                Ok(u) => u,
+                Err(r) => {
+                    // The unit with its drop-ins, its enable, mask and command.
+                    self.rejected(&r);
+                    continue;
+                }
+            };
             let dir = unit_dir(&unit.name, unit.runtime);
             let path = dir.join(&unit.name);
             let network = is_network_unit(&unit.name);
@@ -597,11 +668,15 @@ impl Planner<'_> {
                     FileRole::Unit,
                 );
             }
-            for d in unit
-                .drop_ins
-                .iter()
-                .filter(|d| !d.name.is_empty() && !d.content.is_empty())
-            {
+            for d in &unit.drop_ins {
+                let d = match d {
+                    Ok(d) if !d.name.is_empty() && !d.content.is_empty() => d,
+                    Ok(_) => continue,
+                    Err(r) => {
+                        self.rejected(r);
+                        continue;
+                    }
+                };
                 let dpath = dir.join(format!("{}.d", unit.name)).join(&d.name);
                 touched |= self.file(
                     dpath,
@@ -775,18 +850,29 @@ pub fn plan_with_network(
         p.push(Action::DaemonReload, true);
         p.push(Action::RestartNetworkd, true);
     }
-    let configs: Vec<&CloudConfig> = parts
+    let configs: Vec<(&str, &CloudConfig)> = parts
         .iter()
         .filter_map(|part| match part {
-            Part::Config { config, .. } => Some(config.as_ref()),
+            Part::Config { label, config } => Some((label.as_str(), config.as_ref())),
             _ => None,
         })
         .collect();
 
-    let wanted = configs
+    // The first part that sets a hostname decides it; an invalid one is skipped, not replaced
+    // by the metadata's (which would be a name the operator did not ask for).
+    let wanted = match configs
         .iter()
-        .find_map(|c| c.hostname.clone())
-        .or_else(|| metadata.hostname.clone().filter(|h| !h.is_empty()));
+        .find_map(|(label, c)| c.hostname.as_ref().map(|h| (*label, h)))
+    {
+        Some((label, Err(r))) => {
+            p.part = Some(label.to_string());
+            p.rejected(r);
+            p.part = None;
+            None
+        }
+        Some((_, Ok(h))) => Some(h.clone()),
+        None => metadata.hostname.clone().filter(|h| !h.is_empty()),
+    };
     let mut hostname = state.hostname().unwrap_or_else(|| "localhost".into());
     if let Some(wanted) = wanted {
         match hostname_label(&wanted) {
@@ -799,20 +885,32 @@ pub fn plan_with_network(
         }
     }
 
+    // An invalid key list leaves core's key set as it is: writing the set without those keys
+    // would remove the ones the operator meant to keep.
+    let mut keys_rejected = false;
+    for (label, c) in &configs {
+        if let Err(r) = &c.ssh_authorized_keys {
+            p.part = Some(label.to_string());
+            p.rejected(r);
+            p.part = None;
+            keys_rejected = true;
+        }
+    }
     let core_keys = dedupe(
         configs
             .iter()
-            .flat_map(|c| {
-                c.ssh_authorized_keys.iter().chain(
+            .flat_map(|(_, c)| {
+                c.ssh_authorized_keys.iter().flatten().chain(
                     c.users
                         .iter()
+                        .flatten()
                         .filter(|u| u.name == "core")
                         .flat_map(|u| u.ssh_authorized_keys.iter()),
                 )
             })
             .chain(metadata.ssh_public_keys.values()),
     );
-    if !core_keys.is_empty() {
+    if !core_keys.is_empty() && !keys_rejected {
         p.ssh_keys("core", core_keys);
     }
 
@@ -820,6 +918,9 @@ pub fn plan_with_network(
         p.part = Some(part.label().to_string());
         match part {
             Part::Config { config, .. } => {
+                for r in &config.rejected {
+                    p.rejected(r);
+                }
                 p.users(&config.users);
                 p.files(config, &hostname, addrs);
                 p.units(config);

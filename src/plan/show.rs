@@ -162,15 +162,23 @@ pub fn render_plan(plan: &Plan, state: &dyn State, live: bool) -> String {
             }
         }
     }
-    let changes = plan.steps.iter().filter(|s| s.change).count();
+    let problems = plan.problems();
+    let changes = plan.steps.iter().filter(|s| s.change).count() - problems;
     let _ = write!(
         out,
         "{} to change, {} unchanged",
         changes - skipped,
-        plan.steps.len() - changes
+        plan.steps.len() - changes - problems
     );
     if skipped > 0 {
         let _ = write!(out, ", {skipped} skipped");
+    }
+    if problems > 0 {
+        let _ = write!(
+            out,
+            ", {problems} problem{} (marked !)",
+            if problems == 1 { "" } else { "s" }
+        );
     }
     out.push('\n');
     out

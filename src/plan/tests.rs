@@ -128,6 +128,9 @@ fn vector_17_process_units() {
             "+ write /etc/systemd/network/foo.network 644",
             "+ write /etc/systemd/network/bar.network 644",
             "+ enable woof.service runtime=false",
+            // A drop-in without content: skipped and a failure (decisions.md), where the
+            // reference skipped it silently.
+            "+ invalid drop-in \"10-a.conf\" of unit \"x.service\"",
             "+ daemon-reload",
             "+ restart systemd-networkd.service",
             "+ start baz.service",
@@ -240,13 +243,11 @@ fn hostnames_take_the_first_label_and_refuse_ip_addresses() {
         .unwrap_err()
         .contains("IP address"));
     assert!(hostname_label(&"a".repeat(84)).is_err());
-    // The parser already left an invalid hostname out of the config (and reported it); one
-    // from metadata is checked here.
-    assert!(summary(&plan_of(
-        "#cloud-config\nhostname: \"10.0.0.5\"\n",
-        &Mem::default()
-    ))
-    .is_empty());
+    // The config's invalid hostname is rejected by the parser and skipped as a failure of its
+    // part (the metadata's hostname does not stand in); one from metadata is checked here.
+    let p = plan_of("#cloud-config\nhostname: \"10.0.0.5\"\n", &Mem::default());
+    assert_eq!(summary(&p), vec!["+ invalid hostname"]);
+    assert_eq!(p.steps[0].part.as_deref(), Some("part 1"));
     let md = Metadata {
         hostname: Some("10.0.0.5".into()),
         ..Default::default()
@@ -347,8 +348,9 @@ fn invalid_permissions_and_commands_are_reported_steps() {
         "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '0999'\n",
         &Mem::default(),
     ));
-    // The validator rejects 0999, so the model dropped it and the default mode applies.
-    assert_eq!(got, vec!["+ write /etc/a 644"]);
+    // The validator rejects 0999: the entry is skipped whole, never written with a default
+    // mode (issue 8: a secret became world-readable).
+    assert_eq!(got, vec!["+ invalid write_files \"/etc/a\""]);
     assert!(parse_mode(Some("0999")).is_err());
     assert_eq!(parse_mode(Some("4755")), Ok(0o4755));
     assert_eq!(parse_mode(Some("744")), Ok(0o744));

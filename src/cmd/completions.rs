@@ -1,0 +1,49 @@
+//! `kindling completions SHELL`: the completion script clap_complete derives from the clap
+//! definition, so it never lags behind a new flag.
+
+use clap::{Args, CommandFactory, ValueEnum};
+use clap_complete::Shell as Generator;
+
+use crate::cli::{Cli, EXIT_FAILURE, EXIT_OK};
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the script for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells Debian ships completion directories for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// The script for `shell`, as bytes.
+pub fn script(shell: Shell) -> Vec<u8> {
+    let generator = match shell {
+        Shell::Bash => Generator::Bash,
+        Shell::Zsh => Generator::Zsh,
+        Shell::Fish => Generator::Fish,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(generator, &mut Cli::command(), "kindling", &mut out);
+    out
+}
+
+pub fn run(args: &CompletionsArgs) -> i32 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(&script(args.shell))
+        .and_then(|_| stdout.flush())
+    {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("kindling completions: cannot write to standard output: {e}");
+            EXIT_FAILURE
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `kindling convert [FILE|-]`: the config on standard output, the findings on standard error.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::{butane, ignition, Options, Platform, Refused, Spec};
+use crate::cli::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The user-data to convert (`-` is standard input, the default): cloud-config, scripts,
+    /// multipart MIME, gzip
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// What to write: an Ignition config (JSON) or a Butane config (YAML, variant flatcar)
+    #[arg(long, value_enum, default_value_t = To::Ignition)]
+    pub to: To,
+    /// The Ignition spec version (3.4.0 carries setuid, setgid and sticky bits)
+    #[arg(long, value_name = "VERSION", value_parser = ["3.3.0", "3.4.0"], default_value = "3.3.0")]
+    pub ignition_version: String,
+    /// Take $public_ipv4 and friends in units from this platform's coreos-metadata attributes
+    /// (ec2, gce, digitalocean, azure, openstack, cloudstack, packet, hetzner, custom)
+    #[arg(long, value_name = "NAME")]
+    pub platform: Option<String>,
+    /// Fail (exit 1, nothing written) when anything cannot be converted exactly
+    #[arg(long)]
+    pub strict: bool,
+    /// Format of the report on standard error
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum To {
+    Ignition,
+    Butane,
+}
+
+fn excerpt(out: &mut String, source: &str, line: usize, col: usize) {
+    let Some(text) = line.checked_sub(1).and_then(|i| source.lines().nth(i)) else {
+        return;
+    };
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let gutter = line.to_string();
+    let pad = " ".repeat(gutter.len());
+    let caret: String = text
+        .chars()
+        .take(col.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let _ = writeln!(out, "{pad} |\n{gutter} | {text}\n{pad} | {caret}^");
+}
+
+pub fn run(args: &ConvertArgs) -> i32 {
+    let platform = match args.platform.as_deref() {
+        None => None,
+        Some(name) => match Platform::by_name(name) {
+            Some(p) => Some(p),
+            None => {
+                let names: Vec<&str> = super::PLATFORMS.iter().map(|p| p.name).collect();
+                eprintln!(
+                    "kindling convert: unknown platform {name:?}; expected one of {}",
+                    names.join(", ")
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
+    let name = args.file.clone().unwrap_or_else(|| "-".into());
+    if name == "-" && std::io::stdin().is_terminal() {
+        eprintln!("kindling convert: no FILE given and standard input is a terminal; pass a file or pipe one in (see --help)");
+        return EXIT_USAGE;
+    }
+    let shown = if name == "-" {
+        "<stdin>"
+    } else {
+        name.as_str()
+    };
+    let data = match crate::cli::read_input(&name) {
+        Ok(d) => d,
+        Err(e) => {
+            let what = if name == "-" {
+                "standard input"
+            } else {
+                name.as_str()
+            };
+            eprintln!("kindling convert: cannot read {what}: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let options = Options {
+        spec: Some(if args.ignition_version == "3.4.0" {
+            Spec::V3_4
+        } else {
+            Spec::V3_3
+        }),
+        platform,
+    };
+    let converted = match super::convert(&data, &options) {
+        Ok(c) => c,
+        Err(Refused::Invalid(report)) => {
+            let mut err = match args.format {
+                Format::Human => report.to_human(shown),
+                Format::Json => report.to_json(shown) + "\n",
+            };
+            if args.format == Format::Human {
+                let errors = report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == crate::report::Severity::Error)
+                    .count();
+                let _ = writeln!(
+                    err,
+                    "kindling convert: {shown} has {errors} error{}; nothing converted (kindling validate {shown} shows the same)",
+                    if errors == 1 { "" } else { "s" }
+                );
+            }
+            let _ = std::io::stderr().write_all(err.as_bytes());
+            return EXIT_FAILURE;
+        }
+    };
+    let mut report = String::new();
+    match args.format {
+        Format::Human => {
+            for f in &converted.findings {
+                let _ = writeln!(
+                    report,
+                    "{shown}:{}:{}: warning[{}]: {}",
+                    f.pos.line, f.pos.col, f.code, f.message
+                );
+                excerpt(&mut report, &converted.source, f.pos.line, f.pos.col);
+            }
+            let n = converted.findings.len();
+            if n > 0 {
+                let _ = writeln!(
+                    report,
+                    "{n} finding{}: the config does not do exactly what `kindling apply` does there{}",
+                    if n == 1 { "" } else { "s" },
+                    if args.strict { "; nothing written (--strict)" } else { "" }
+                );
+            }
+        }
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Entry<'a> {
+                kind: &'static str,
+                code: &'static str,
+                line: usize,
+                column: usize,
+                message: &'a str,
+            }
+            #[derive(Serialize)]
+            struct Out<'a> {
+                file: &'a str,
+                entries: Vec<Entry<'a>>,
+            }
+            let out = Out {
+                file: shown,
+                entries: converted
+                    .findings
+                    .iter()
+                    .map(|f| Entry {
+                        kind: "warning",
+                        code: f.code,
+                        line: f.pos.line,
+                        column: f.pos.col,
+                        message: &f.message,
+                    })
+                    .collect(),
+            };
+            report = serde_json::to_string(&out).unwrap_or_default() + "\n";
+        }
+    }
+    let _ = std::io::stderr().write_all(report.as_bytes());
+    if args.strict && !converted.findings.is_empty() {
+        return EXIT_FAILURE;
+    }
+    let text = match args.to {
+        To::Ignition => ignition::to_json(&converted),
+        To::Butane => butane::to_yaml(&converted),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return EXIT_FAILURE;
+    }
+    EXIT_OK
+}

@@ -1,0 +1,212 @@
+//! What operators get around the binary: `--version`, shell completions, the editor schema,
+//! colour.
+
+use std::process::{Command as Process, Stdio};
+
+use assert_cmd::Command;
+
+fn kindling() -> Command {
+    Command::cargo_bin("kindling").unwrap()
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn version_names_the_commit_when_built_in_git() {
+    let out = stdout_of(kindling().arg("--version"));
+    let version = env!("CARGO_PKG_VERSION");
+    // This test runs in a checkout, so the build script found a commit: `(abc1234 2026-11-29)`.
+    let rest = out
+        .strip_prefix(&format!("kindling {version} ("))
+        .and_then(|r| r.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    let (hash, date) = rest.split_once(' ').unwrap();
+    assert!(
+        hash.len() >= 7 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hash}"
+    );
+    let head = Process::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    // A commit made since the last build reruns the build script (rerun-if-changed on the ref).
+    assert!(String::from_utf8_lossy(&head.stdout).starts_with(hash));
+    let d: Vec<&str> = date.split('-').collect();
+    assert_eq!(
+        d.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [4, 2, 2],
+        "{date}"
+    );
+    // The compat spelling prints the same line.
+    assert_eq!(stdout_of(kindling().arg("-version")), out);
+}
+
+fn check_syntax(shell: &str, flag: &str, script: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("completion");
+    std::fs::write(&path, script).unwrap();
+    let out = Process::new(shell)
+        .arg(flag)
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{shell} {flag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn have(program: &str) -> bool {
+    Process::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn completions_parse_in_their_shells() {
+    let bash = stdout_of(kindling().args(["completions", "bash"]));
+    check_syntax("bash", "-n", bash.as_bytes());
+    // Subcommands and their flags are completed.
+    for word in ["validate", "schema", "--from-file", "--strict", "--root"] {
+        assert!(bash.contains(word), "{word} not in the bash completion");
+    }
+    // A sourced script registers the function for `kindling`.
+    let out = Process::new("bash")
+        .args(["-c", "source /dev/stdin; complete -p kindling"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bash.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("kindling"),
+        "{out:?}"
+    );
+    let zsh = stdout_of(kindling().args(["completions", "zsh"]));
+    assert!(zsh.starts_with("#compdef kindling"), "{zsh}");
+    let fish = stdout_of(kindling().args(["completions", "fish"]));
+    assert!(fish.contains("complete -c kindling"), "{fish}");
+    // zsh and fish are checked when present (CI installs neither; bash is the Debian default).
+    if have("zsh") {
+        check_syntax("zsh", "-n", zsh.as_bytes());
+    }
+    if have("fish") {
+        check_syntax("fish", "--no-execute", fish.as_bytes());
+    }
+    let out = kindling().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("possible values: bash, zsh, fish"), "{err}");
+}
+
+fn data(path: &str) -> String {
+    format!(
+        "{}/testdata/cloud-configs/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Runs kindling under a pseudo-terminal (util-linux `script`), so that `auto` sees a terminal.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("kindling");
+    let mut cmd = Process::new("script");
+    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+}
+
+const ESC: char = '\x1b';
+
+#[test]
+fn colour_only_on_a_terminal_without_no_color() {
+    let broken = data("demo-broken.yml");
+    // A pipe: never coloured, whatever the choice is but always.
+    let out = kindling()
+        .args(["validate", &broken])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(ESC));
+    let always = kindling()
+        .args(["validate", "--color", "always", &broken])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let always = String::from_utf8_lossy(&always.stdout);
+    assert!(always.contains("\x1b[1;31merror\x1b[0m: "), "{always}");
+    assert!(always.contains("\x1b[1;33mwarning\x1b[0m: "), "{always}");
+
+    let tty = on_a_terminal(&format!("validate {broken}"), &[]);
+    assert!(tty.contains("\x1b[1;31merror\x1b[0m"), "{tty:?}");
+    let tty = on_a_terminal(&format!("validate {broken}"), &[("NO_COLOR", "1")]);
+    assert!(!tty.contains(ESC), "{tty:?}");
+    assert!(tty.contains("error: invalid hostname"), "{tty:?}");
+    let tty = on_a_terminal(&format!("validate --color never {broken}"), &[]);
+    assert!(!tty.contains(ESC), "{tty:?}");
+    let tty = on_a_terminal(
+        &format!("validate --color auto {broken}"),
+        &[("TERM", "dumb")],
+    );
+    assert!(!tty.contains(ESC), "{tty:?}");
+    // JSON is for programs: never coloured.
+    let tty = on_a_terminal(
+        &format!("validate --format json --color always {broken}"),
+        &[],
+    );
+    assert!(!tty.contains(ESC), "{tty:?}");
+}
+
+#[test]
+fn the_plan_marks_changes_in_colour() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    let config = root.path().join("user-data");
+    std::fs::write(
+        &config,
+        "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: hello\n",
+    )
+    .unwrap();
+    let args = |color: &str| {
+        vec![
+            "plan".to_string(),
+            "--color".into(),
+            color.into(),
+            "--root".into(),
+            root.path().display().to_string(),
+            "--from-file".into(),
+            config.display().to_string(),
+        ]
+    };
+    let out = kindling().args(args("always")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\x1b[1;33m~ user-data: write file /etc/motd"),
+        "{text}"
+    );
+    assert!(text.contains("\x1b[32m    +hello\x1b[0m"), "{text}");
+    let out = kindling().args(args("auto")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("~ user-data: write file /etc/motd") && !text.contains(ESC),
+        "{text}"
+    );
+}
