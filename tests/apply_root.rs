@@ -283,3 +283,34 @@ fn a_run_killed_at_any_write_leaves_no_torn_file_and_the_next_run_converges() {
     }
     assert!(killed >= 20, "only {killed} write points were exercised");
 }
+
+/// Issue 8 item 7: coreos-cloudinit's own TestCloudConfig unit, whose single-quoted content is
+/// indented less than its key, is applied with the value yaml.v3 gives it.
+#[test]
+fn issue8_under_indented_quoted_unit_content_is_applied_as_the_reference_reads_it() {
+    let root = fresh_root();
+    let config = root.path().join("user_data");
+    std::fs::write(
+        &config,
+        "#cloud-config\ncoreos:\n  units:\n    - name: 50-eth0.network\n      runtime: yes\n      content: '[Match]\n \n    Name=eth47\n \n \n    [Network]\n \n    Address=10.209.171.177/19\n \n'\n",
+    )
+    .unwrap();
+    let out = kindling()
+        .args(["apply", "--from-file"])
+        .arg(&config)
+        .arg("--root")
+        .arg(root.path())
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("line 8: this line continues the single-quoted scalar opened on line 6"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("run/systemd/network/50-eth0.network")).unwrap(),
+        "[Match]\nName=eth47\n\n[Network]\nAddress=10.209.171.177/19\n"
+    );
+}

@@ -481,7 +481,19 @@ impl<'d> Walker<'d> {
                 };
                 if node.is_binary() {
                     return match decode::base64(text.as_bytes()) {
-                        Ok(bytes) => Some(Value::Bytes(bytes)),
+                        Ok(bytes) => {
+                            if let Some(why) = decode::go_base64_refuses(text.as_bytes()) {
+                                self.warning(
+                                    pos,
+                                    format!(
+                                        "{key} is tagged !!binary and kindling decodes it, but \
+                                         coreos-cloudinit's YAML parser refuses it, so the \
+                                         reference rejects the whole document: {why}"
+                                    ),
+                                );
+                            }
+                            Some(Value::Bytes(bytes))
+                        }
                         Err(e) => {
                             self.error(
                                 pos,
@@ -753,7 +765,20 @@ impl<'d> Walker<'d> {
             _ => return,
         };
         match decode::content(&encoding, &raw) {
-            Ok(bytes) => entries.values[idx].1 = Value::Bytes(bytes),
+            Ok(bytes) => {
+                let base64 = encoding.contains("b64") || encoding.contains("base64");
+                if let Some(why) = base64.then(|| decode::go_base64_refuses(&raw)).flatten() {
+                    self.warning(
+                        value_at("content").unwrap_or_default(),
+                        format!(
+                            "content decodes as \"{encoding}\" here, but coreos-cloudinit's \
+                             decoder (Go's base64.StdEncoding) refuses it, so the reference \
+                             rejects the whole document: {why}"
+                        ),
+                    );
+                }
+                entries.values[idx].1 = Value::Bytes(bytes)
+            }
             Err(why) => {
                 let pos = value_at("content").unwrap_or_default();
                 self.set_key(Some("content"));

@@ -29,6 +29,29 @@ pub fn base64(text: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
+/// Why Go's `base64.StdEncoding` (what the reference decodes `content` and `!!binary` with)
+/// refuses base64 that [`base64`] accepts: Go skips only CR and LF, and requires the `=`
+/// padding. `None` when Go accepts it too.
+pub fn go_base64_refuses(text: &[u8]) -> Option<String> {
+    if let Some(at) = text
+        .iter()
+        .position(|b| b.is_ascii_whitespace() && !matches!(b, b'\n' | b'\r'))
+    {
+        let what = match text[at] {
+            b' ' => "a space",
+            b'\t' => "a tab",
+            _ => "a form feed",
+        };
+        return Some(format!(
+            "{what} at offset {at}; only line breaks may separate base64"
+        ));
+    }
+    let symbols = text.iter().filter(|b| !matches!(b, b'\n' | b'\r')).count();
+    (symbols % 4 != 0).then(|| {
+        format!("the `=` padding is missing ({symbols} symbols; base64 comes in groups of 4)")
+    })
+}
+
 /// Decodes `content` as `encoding` says (one of [`crate::config::schema::ENCODINGS`]).
 pub fn content(encoding: &str, content: &[u8]) -> Result<Vec<u8>, String> {
     let gunzip = |data: &[u8]| userdata::gunzip(data).map_err(|e| e.to_string());
@@ -64,6 +87,25 @@ mod tests {
     fn whitespace_inside_base64_is_not_data() {
         assert_eq!(base64(b"aGVs\n  bG8K\n").unwrap(), b"hello\n");
         assert_eq!(base64(b"NDI").unwrap(), b"42");
+    }
+
+    #[test]
+    fn issue8_what_go_refuses_but_kindling_decodes() {
+        // Go's StdEncoding skips CR and LF only, and wants the padding.
+        for ok in [&b"NDI="[..], b"ND\nI=\r\n", b"", b"aGVs\nbG8K\n"] {
+            assert_eq!(go_base64_refuses(ok), None, "{ok:?}");
+        }
+        let why = go_base64_refuses(b"NDI").unwrap();
+        assert!(why.contains("padding is missing"), "{why}");
+        let why = go_base64_refuses(b"aGVs bG8K").unwrap();
+        assert!(why.starts_with("a space at offset 4"), "{why}");
+        assert!(go_base64_refuses(b"aGVs\tbG8K")
+            .unwrap()
+            .starts_with("a tab"));
+        // kindling itself decodes all of them.
+        for lenient in [&b"NDI"[..], b"aGVs bG8K", b"aGVs\tbG8K"] {
+            assert!(base64(lenient).is_ok());
+        }
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub fn parse(text: &str) -> Parsed {
     };
     let checked = check::check(&doc, text);
     let mut findings = checked.findings;
+    for relaxed in &doc.relaxed {
+        findings.push(Finding::warning(relaxed.pos, relaxed.message.clone()));
+    }
     for pos in &doc.extra_documents {
         findings.push(Finding::warning(
             *pos,

@@ -83,6 +83,9 @@ pub struct Document {
     pub root: Option<NodeId>,
     /// The start (`---`) of each document after the first, which kindling ignores.
     pub extra_documents: Vec<Pos>,
+    /// Places where the text breaks a YAML 1.2 rule that the reference's parser (yaml.v3, like
+    /// libyaml) does not enforce, read as that parser reads them: worth a warning each.
+    pub relaxed: Vec<SyntaxError>,
 }
 
 impl Document {
@@ -266,8 +269,303 @@ fn yaml_lines(text: &str) -> Vec<&str> {
     out
 }
 
+/// A scanner error as saphyr reports it, before it is placed for a reader.
+struct RawError {
+    /// 1-based line, 0-based column in characters.
+    line: usize,
+    col: usize,
+    info: String,
+}
+
+/// At most this many quoted scalars are re-indented in one document; each costs a parse, and no
+/// real config has more than a few.
+const MAX_RELAXED: usize = 64;
+
 /// Parses the first YAML document of `text`. Later documents are only located.
+///
+/// A quoted scalar whose continuation lines are indented less than its key is valid for
+/// libyaml and yaml.v3 (the reference's parser), which do not check the indentation of quoted
+/// scalars, but not for saphyr. Leading blanks of a quoted scalar's continuation lines are not
+/// part of its value, so such a document is read from a copy where those lines are indented
+/// enough: the value is the reference's, and positions are mapped back to the text.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
+    let mut work = std::borrow::Cow::Borrowed(text);
+    let mut shifts: Vec<Shift> = Vec::new();
+    let mut relaxed: Vec<SyntaxError> = Vec::new();
+    loop {
+        let err = match parse_text(&work) {
+            Ok(mut doc) => {
+                for node in &mut doc.nodes {
+                    node.pos = unshift(&shifts, node.pos);
+                }
+                for pos in &mut doc.extra_documents {
+                    *pos = unshift(&shifts, *pos);
+                }
+                doc.relaxed = relaxed;
+                return Ok(doc);
+            }
+            Err(e) => e,
+        };
+        let fixed = match err.1.as_ref() {
+            Some(raw) if relaxed.len() < MAX_RELAXED => relax_quoted(&work, raw),
+            _ => None,
+        };
+        let Some(fix) = fixed else {
+            let mut e = err.0;
+            e.pos = unshift(&shifts, e.pos);
+            let at_marker = err.1.as_ref().is_some_and(|raw| {
+                raw.info == "invalid indentation in quoted scalar"
+                    && quoted_scalar_extent(&work, raw).is_some_and(|x| x.indicator.is_some())
+            });
+            if at_marker {
+                // libyaml's reason, which is why the reference rejects this one too.
+                e.message =
+                    "while scanning a quoted scalar, found unexpected document indicator".into();
+            }
+            return Err(e);
+        };
+        let mut warning = fix.warning;
+        warning.pos = unshift(&shifts, warning.pos);
+        relaxed.push(warning);
+        shifts.extend(fix.shifts);
+        work = std::borrow::Cow::Owned(fix.text);
+    }
+}
+
+/// One line of the working copy whose leading blanks were replaced: `old` characters became
+/// `new` spaces.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    line: usize,
+    old: usize,
+    new: usize,
+}
+
+/// A position in the working copy, in the original text.
+fn unshift(shifts: &[Shift], mut pos: Pos) -> Pos {
+    for s in shifts.iter().rev() {
+        if s.line == pos.line {
+            pos.col = if pos.col > s.new {
+                pos.col - s.new + s.old
+            } else {
+                pos.col.min(s.old + 1)
+            };
+        }
+    }
+    pos
+}
+
+struct Relaxed {
+    text: String,
+    shifts: Vec<Shift>,
+    warning: SyntaxError,
+}
+
+/// Where a quoted scalar opened at `raw` ends, by libyaml's rules.
+struct Extent {
+    single: bool,
+    /// The quote's column (0-based, characters).
+    col: usize,
+    /// The 1-based line of the closing quote.
+    last_line: usize,
+    /// A continuation line at column 0 that is a document marker (`---`, `...`): libyaml
+    /// rejects the scalar there.
+    indicator: Option<usize>,
+}
+
+fn quoted_scalar_extent(text: &str, raw: &RawError) -> Option<Extent> {
+    let lines = yaml_lines(text);
+    let open = lines.get(raw.line.checked_sub(1)?)?;
+    let quote = open.chars().nth(raw.col)?;
+    let single = match quote {
+        '\'' => true,
+        '"' => false,
+        _ => return None,
+    };
+    let mut line = raw.line;
+    let mut rest: Vec<char> = open.chars().skip(raw.col + 1).collect();
+    loop {
+        let mut chars = rest.iter().copied().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if single => {
+                    if chars.peek() == Some(&'\'') {
+                        chars.next();
+                    } else {
+                        return Some(Extent {
+                            single,
+                            col: raw.col,
+                            last_line: line,
+                            indicator: None,
+                        });
+                    }
+                }
+                '"' if !single => {
+                    return Some(Extent {
+                        single,
+                        col: raw.col,
+                        last_line: line,
+                        indicator: None,
+                    })
+                }
+                '\\' if !single => {
+                    // An escape; at the end of a line it escapes the line break.
+                    chars.next();
+                }
+                _ => {}
+            }
+        }
+        line += 1;
+        let next = lines.get(line - 1)?;
+        let is_marker = (next.starts_with("---") || next.starts_with("..."))
+            && next[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c == '\t');
+        if is_marker {
+            return Some(Extent {
+                single,
+                col: raw.col,
+                last_line: line,
+                indicator: Some(line),
+            });
+        }
+        rest = next.chars().collect();
+    }
+}
+
+/// On saphyr's "invalid indentation in quoted scalar" (at the opening quote) or "tab cannot be
+/// used as indentation" (inside one), a copy of `text` where the continuation lines' leading
+/// blanks are spaces reaching at least the quote's column, which changes no value.
+fn relax_quoted(text: &str, raw: &RawError) -> Option<Relaxed> {
+    if raw.info == "tab cannot be used as indentation" {
+        // The tab is in the leading blanks of a continuation line: spaces of the same count
+        // keep every column; a line then still too shallow is the case below.
+        let lines = yaml_lines(text);
+        let line = lines.get(raw.line.checked_sub(1)?)?;
+        let blanks = line.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+        if !line.chars().take(blanks).any(|c| c == '\t') {
+            return None;
+        }
+        let replaced = format!("{}{}", " ".repeat(blanks), &line[blanks..]);
+        return Some(Relaxed {
+            text: replace_lines(text, &[(raw.line, replaced)]),
+            shifts: Vec::new(),
+            warning: SyntaxError {
+                pos: Pos::new(raw.line, raw.col + 1),
+                message: "a tab in the indentation of a quoted scalar's continuation line: \
+                          YAML 1.2 forbids it, coreos-cloudinit's parser (yaml.v3) accepts it \
+                          and so does kindling; indent with spaces"
+                    .into(),
+            },
+        });
+    }
+    if raw.info != "invalid indentation in quoted scalar" {
+        return None;
+    }
+    let extent = quoted_scalar_extent(text, raw)?;
+    if extent.indicator.is_some() {
+        return None;
+    }
+    let lines = yaml_lines(text);
+    let open = lines.get(raw.line - 1)?;
+    let owner = owner_column(open, extent.col);
+    let mut replaced = Vec::new();
+    let mut shifts = Vec::new();
+    let mut first_shallow: Option<Pos> = None;
+    for line in raw.line + 1..=extent.last_line {
+        let l = lines.get(line - 1)?;
+        let blanks = l.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+        let only_blanks = blanks == l.chars().count();
+        if !only_blanks && blanks <= owner && first_shallow.is_none() {
+            first_shallow = Some(Pos::new(line, blanks + 1));
+        }
+        let has_tab = l.chars().take(blanks).any(|c| c == '\t');
+        if blanks < extent.col || has_tab {
+            let new = blanks.max(extent.col);
+            replaced.push((line, format!("{}{}", " ".repeat(new), &l[blanks..])));
+            shifts.push(Shift {
+                line,
+                old: blanks,
+                new,
+            });
+        }
+    }
+    if replaced.is_empty() {
+        return None;
+    }
+    let at = first_shallow.unwrap_or(Pos::new(shifts[0].line, shifts[0].old + 1));
+    let kind = if extent.single { "single" } else { "double" };
+    Some(Relaxed {
+        text: replace_lines(text, &replaced),
+        shifts,
+        warning: SyntaxError {
+            pos: at,
+            message: format!(
+                "this line continues the {kind}-quoted scalar opened on line {} but is not \
+                 indented more than its key: YAML 1.2 forbids it, coreos-cloudinit's parser \
+                 (yaml.v3) accepts it and so does kindling, with the same value; indent the \
+                 line under its key",
+                raw.line
+            ),
+        },
+    })
+}
+
+/// The column (0-based) of the key or `-` that owns a scalar opened at `quote_col` of `line`:
+/// continuation lines not indented more are what YAML 1.2 forbids.
+fn owner_column(line: &str, quote_col: usize) -> usize {
+    let prefix: Vec<char> = line.chars().take(quote_col).collect();
+    let mut i = prefix.iter().take_while(|c| **c == ' ').count();
+    let mut owner = quote_col;
+    while i < prefix.len() {
+        if prefix[i] == '-' && prefix.get(i + 1).is_some_and(|c| *c == ' ') {
+            owner = i;
+            i += 1;
+            while prefix.get(i) == Some(&' ') {
+                i += 1;
+            }
+        } else {
+            // A key: the rest of the prefix is `key: `.
+            return i;
+        }
+    }
+    owner
+}
+
+/// `text` with whole lines (1-based) replaced; line ends are kept as they were.
+fn replace_lines(text: &str, with: &[(usize, String)]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut line = 1;
+    let mut rest = text;
+    let mut next = with.iter().peekable();
+    while !rest.is_empty() || line == 1 {
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        let mut brk = end;
+        if rest[end..].starts_with("\r\n") {
+            brk += 2;
+        } else if end < rest.len() {
+            brk += 1;
+        }
+        match next.peek() {
+            Some((l, new)) if *l == line => {
+                out.push_str(new);
+                next.next();
+            }
+            _ => out.push_str(&rest[..end]),
+        }
+        out.push_str(&rest[end..brk]);
+        rest = &rest[brk..];
+        line += 1;
+        if rest.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+/// One parse of `text`, with saphyr's own error beside the placed one.
+fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
     let mut parser = Parser::new_from_str(text);
     let mut b = Builder {
         doc: Document::default(),
@@ -286,12 +584,12 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
                     // A fault inside an ignored document changes nothing kindling reads.
                     break;
                 }
-                return Err(located(
-                    &lines,
-                    e.marker().line().max(1),
-                    e.marker().col() + 1,
-                    e.info(),
-                ));
+                let raw = RawError {
+                    line: e.marker().line().max(1),
+                    col: e.marker().col(),
+                    info: e.info().to_string(),
+                };
+                return Err((located(&lines, raw.line, raw.col + 1, &raw.info), Some(raw)));
             }
         };
         let pos = start_of(&span);
@@ -310,10 +608,14 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             _ if !in_first => {}
             Event::Alias(anchor) => {
                 let Some(&target) = b.anchors.get(&anchor) else {
-                    return Err(SyntaxError {
-                        pos,
-                        message: "alias refers to an anchor that is not defined before it".into(),
-                    });
+                    return Err((
+                        SyntaxError {
+                            pos,
+                            message: "alias refers to an anchor that is not defined before it"
+                                .into(),
+                        },
+                        None,
+                    ));
                 };
                 let id = b.push_node(pos, span.end.line(), NodeKind::Alias(target), None);
                 b.attach(id);
@@ -337,10 +639,13 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError {
-                        pos,
-                        message: format!("nesting is deeper than {MAX_DEPTH} levels"),
-                    });
+                    return Err((
+                        SyntaxError {
+                            pos,
+                            message: format!("nesting is deeper than {MAX_DEPTH} levels"),
+                        },
+                        None,
+                    ));
                 }
                 let kind = if is_seq {
                     NodeKind::Seq(Vec::new())
@@ -501,6 +806,138 @@ mod tests {
         // saphyr refuses first (its own recursion limit); either way it is an error, no overflow.
         assert!(parse(&"[".repeat(MAX_DEPTH + 10)).is_err());
         assert!(parse(&"- ".repeat(100_000)).is_err());
+    }
+
+    /// The document as JSON, every scalar as its string (for comparison with libyaml's output).
+    fn to_json(doc: &Document, id: NodeId) -> serde_json::Value {
+        match &doc.node(doc.resolve(id)).kind {
+            NodeKind::Scalar { value, .. } => serde_json::Value::String(value.clone()),
+            NodeKind::Seq(items) => items.iter().map(|i| to_json(doc, *i)).collect(),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (scalar(doc, *k).to_string(), to_json(doc, *v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            NodeKind::Alias(_) => unreachable!(),
+        }
+    }
+
+    /// Issue 8 item 7. Expected values are PyYAML's with libyaml (`yaml.CLoader`, the C
+    /// library yaml.v3 was ported from), scalars as strings; `None` where libyaml rejects.
+    #[test]
+    fn issue8_under_indented_quoted_scalars_read_as_libyaml_reads_them() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "a:\n  b:\n    c: 'x\n  y\n\n z\n'\n  d: 1\n",
+                Some(r#"{"a": {"b": {"c": "x y\nz "}, "d": "1"}}"#),
+            ),
+            (
+                "a:\n  b: \"x\\ty\n y\\\n z\n  \\\"q\\\" \"\n  d: 1\n",
+                Some(r#"{"a": {"b": "x\ty yz \"q\" ", "d": "1"}}"#),
+            ),
+            ("a:\n  b: 'x\ny'\n", Some(r#"{"a": {"b": "x y"}}"#)),
+            ("a:\n  b: 'x\n---\ny'\n", None),
+            ("a:\n  b: 'x\n...\ny'\n", None),
+            (
+                "a:\n  b: 'x\n---x\ny'\n",
+                Some(r#"{"a": {"b": "x ---x y"}}"#),
+            ),
+            ("a:\n  b: 'x\n--- \ny'\n", None),
+            ("a:\n  b: x\n y\n", None),
+            ("a:\n  b: x\ny\n", None),
+            ("a:\n  b: 'x\n\ty'\n", Some(r#"{"a": {"b": "x y"}}"#)),
+            ("a:\n  b: 'x\n \ty'\n", Some(r#"{"a": {"b": "x y"}}"#)),
+            ("a:\n  b: ['x\ny']\n", Some(r#"{"a": {"b": ["x y"]}}"#)),
+            ("a:\n  - 'x\n y'\n  - z\n", Some(r#"{"a": ["x y", "z"]}"#)),
+            (
+                "a:\n  b: 'x\n y' # c\n  d: 2\n",
+                Some(r#"{"a": {"b": "x y", "d": "2"}}"#),
+            ),
+            (
+                "a:\n  b: 'x\n'\nc: 3\n",
+                Some(r#"{"a": {"b": "x "}, "c": "3"}"#),
+            ),
+            ("a:\n  b: 'x\ny\n", None),
+            ("a:\n  'x\n y': 1\n", None),
+            ("a:\r\n  b: 'x\r\n y'\r\n", Some(r#"{"a": {"b": "x y"}}"#)),
+            ("b: 'x\ny'\n", Some(r#"{"b": "x y"}"#)),
+            ("a:\n  b: 'x\n': 1\n", None),
+            ("a:\n  b: \"x\\\ny\"\n", Some(r#"{"a": {"b": "xy"}}"#)),
+            (
+                "a:\n  b:\n    - c: 'x\n y'\n      d: 2\n",
+                Some(r#"{"a": {"b": [{"c": "x y", "d": "2"}]}}"#),
+            ),
+            (
+                "a:\n  b: ['x\ny', z]\n",
+                Some(r#"{"a": {"b": ["x y", "z"]}}"#),
+            ),
+            (
+                "a:\n  b: 'x\n  '\n  c: 1\n",
+                Some(r#"{"a": {"b": "x ", "c": "1"}}"#),
+            ),
+        ];
+        for (text, want) in cases {
+            let got = parse(text);
+            match want {
+                None => assert!(got.is_err(), "{text:?} parsed: {got:?}"),
+                Some(want) => {
+                    let doc = got.unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+                    let want: serde_json::Value = serde_json::from_str(want).unwrap();
+                    assert_eq!(to_json(&doc, doc.root.unwrap()), want, "{text:?}");
+                    assert!(!doc.relaxed.is_empty(), "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn issue8_relaxed_scalars_keep_positions_of_the_text() {
+        // coreos-cloudinit's own TestCloudConfig (config/config_test.go).
+        let text = "coreos: \n  units:\n    - name: 50-eth0.network\n      runtime: yes\n      content: '[Match]\n \n    Name=eth47\n \n \n    [Network]\n \n    Address=10.209.171.177/19\n \n'\n  oem:\n    id: rackspace\nhostname: trontastic\n";
+        let doc = parse(text).unwrap();
+        let json = to_json(&doc, doc.root.unwrap());
+        assert_eq!(
+            json["coreos"]["units"][0]["content"],
+            "[Match]\nName=eth47\n\n[Network]\nAddress=10.209.171.177/19\n"
+        );
+        assert_eq!(doc.relaxed.len(), 1);
+        assert_eq!(doc.relaxed[0].pos, Pos::new(7, 5));
+        assert!(doc.relaxed[0]
+            .message
+            .starts_with("this line continues the single-quoted scalar opened on line 5"));
+        let at = |key: &str| {
+            doc.nodes
+                .iter()
+                .find(|n| matches!(&n.kind, NodeKind::Scalar { value, .. } if value == key))
+                .map(|n| n.pos)
+        };
+        assert_eq!(at("oem"), Some(Pos::new(15, 3)));
+        assert_eq!(at("hostname"), Some(Pos::new(17, 1)));
+        assert_eq!(
+            at("[Match]\nName=eth47\n\n[Network]\nAddress=10.209.171.177/19\n"),
+            Some(Pos::new(5, 16))
+        );
+        // After the closing quote on a shifted line, columns are the text's.
+        let doc = parse("a:\n  b: ['x\ny', z]\n").unwrap();
+        assert_eq!(at_value(&doc, "z"), Some(Pos::new(3, 5)));
+        // An error after a relaxed scalar is placed in the text, too.
+        let e = parse("a:\n  b: 'x\ny', ]\n").unwrap_err();
+        assert_eq!(e.pos.line, 3, "{e:?}");
+        assert!(e.pos.col <= 6, "{e:?}");
+    }
+
+    fn at_value(doc: &Document, v: &str) -> Option<Pos> {
+        doc.nodes
+            .iter()
+            .find(|n| matches!(&n.kind, NodeKind::Scalar { value, .. } if value == v))
+            .map(|n| n.pos)
+    }
+
+    #[test]
+    fn issue8_document_marker_inside_a_quoted_scalar_is_still_an_error() {
+        let e = parse("a:\n  b: 'x\n  y\n---\nz'\n").unwrap_err();
+        assert!(e.message.contains("document indicator"), "{e:?}");
+        assert_eq!(e.pos, Pos::new(2, 6));
     }
 
     #[test]

@@ -918,9 +918,13 @@ impl Converter<'_> {
     }
 
     fn runtime_unit(&mut self, part: Option<&str>, unit: &str) {
-        let user_unit = self
-            .cloud_config(part)
-            .is_some_and(|c| c.coreos.units.iter().any(|u| u.name == unit && u.runtime));
+        let user_unit = self.cloud_config(part).is_some_and(|c| {
+            c.coreos
+                .units
+                .iter()
+                .flatten()
+                .any(|u| u.name == unit && u.runtime)
+        });
         if !user_unit {
             return;
         }
@@ -937,7 +941,11 @@ impl Converter<'_> {
         let Some(section) = self.cloud_config(part).map(|c| c.coreos.flannel.clone()) else {
             return;
         };
-        if let Some(text) = crate::plan::render::env_dropin(&section) {
+        if let Some(text) = section
+            .as_ref()
+            .ok()
+            .and_then(crate::plan::render::env_dropin)
+        {
             let u = self.unit("flanneld.service");
             u.dropins.retain(|(n, _)| n != "20-cloudinit.conf");
             u.dropins.push(("20-cloudinit.conf".into(), text));
@@ -955,6 +963,7 @@ impl Converter<'_> {
             c.coreos
                 .units
                 .iter()
+                .flatten()
                 .any(|u| u.name == unit && u.command.is_some())
         });
         if !asked {
