@@ -327,7 +327,10 @@ pub fn configdrive(data: &[u8]) {
             return;
         };
         if md.network_config.is_some() {
-            let v: serde_json::Value = serde_json::from_slice(meta).expect("it was read as JSON");
+            // serde_json skips unknown fields without checking their UTF-8 (Go's decoder
+            // replaces bad bytes), so read the document again the same lenient way.
+            let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(meta))
+                .expect("it was read as JSON");
             let path = v["network_config"]["content_path"].as_str().unwrap_or("");
             assert!(
                 !Path::new(path)
