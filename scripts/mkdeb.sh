@@ -70,10 +70,9 @@ for script in postinst postrm; do
     cat > "$root/DEBIAN/$script" <<'SCRIPT'
 #!/bin/sh
 set -e
+# Only on a running system: not in a chroot or an image being built (dpkg --root).
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-if command -v udevadm >/dev/null 2>&1; then
     udevadm control --reload-rules >/dev/null 2>&1 || true
 fi
 SCRIPT
@@ -83,4 +82,5 @@ done
 mkdir -p "$outdir"
 deb=$outdir/kindling_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+scripts/check-deb.sh "$deb"
 echo "$deb"

@@ -107,6 +107,10 @@ pub struct ApplyArgs {
     /// When to colour the plan: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The plan's format: readable text with diffs, or JSON lines (one per step, then a
+    /// summary) for automation; with `apply`, only together with --dry-run
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
     // Last, so that the options above keep their own heading in --help.
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -124,6 +128,13 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too, not only on errors
     #[arg(long)]
     pub strict: bool,
+    /// Silence the findings of one rule, by its code (as printed: `warning[CODE]`); repeatable
+    #[arg(long, value_name = "CODE")]
+    pub allow: Vec<String>,
+    /// The files are templates not yet rendered: unrendered placeholders ({{ x }}, ${x}, $x,
+    /// <x>, %X%) are valid values of any type
+    #[arg(long)]
+    pub template: bool,
     /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -461,12 +472,30 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     } else {
         args.files.clone()
     };
+    let mut allowed = Vec::new();
+    for code in &args.allow {
+        match crate::rules::Code::from_name(code) {
+            Some(c) => allowed.push(c),
+            None => {
+                let names = crate::rules::RULES.iter().map(|r| r.name);
+                let hint = match crate::config::directives::nearest(code, names) {
+                    Some(n) => format!("did you mean \"{n}\"? "),
+                    None => String::new(),
+                };
+                eprintln!("kindling validate: --allow {code:?} names no rule; {hint}the codes are listed in README.md and printed with each finding");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let options = crate::config::Options {
+        template: args.template,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut errors, mut warnings, mut failed) = (0usize, 0usize, false);
     for name in &files {
-        let report = match read_input(name) {
-            Ok(data) => validate::validate(&data),
+        let mut report = match read_input(name) {
+            Ok(data) => validate::validate_with(&data, (name != "-").then_some(name), options),
             Err(e) => {
                 let what = if name == "-" {
                     "standard input"
@@ -474,13 +503,15 @@ fn run_validate(args: &ValidateArgs) -> i32 {
                     name.as_str()
                 };
                 let mut r = Report::default();
-                r.findings.push(crate::report::Finding::error(
+                r.findings.push(crate::report::Finding::new(
+                    crate::rules::Code::Unreadable,
                     Default::default(),
                     format!("cannot read {what}: {e}"),
                 ));
                 r
             }
         };
+        report.findings.retain(|f| !allowed.contains(&f.code));
         errors += report
             .findings
             .iter()
@@ -639,6 +670,12 @@ fn run_fetch(args: &FetchArgs) -> i32 {
 
 /// The boot job: fetch, read, plan, then apply (or print the plan).
 fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
+    if !plan_only && args.format == Format::Json {
+        eprintln!(
+            "kindling apply: --format json prints a plan; add --dry-run (or run kindling plan)"
+        );
+        return EXIT_USAGE;
+    }
     let mut sources = args.sources.clone();
     if let Err(usage) = check_sources(&mut sources) {
         eprintln!("kindling: {usage}");
@@ -651,7 +688,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
     apply_flow(
         &sources,
         args.root.as_deref(),
-        plan_only,
+        plan_only.then_some(args.format),
         Duration::from_secs(args.job_timeout),
         Duration::from_secs(args.timeout),
         &options,
@@ -662,7 +699,7 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
 fn apply_flow(
     sources: &SourceArgs,
     root: Option<&Path>,
-    plan_only: bool,
+    plan_format: Option<Format>,
     job_timeout: Duration,
     timeout: Duration,
     options: &plan::Options,
@@ -744,9 +781,17 @@ fn apply_flow(
         );
     }
 
-    if plan_only {
-        let text = show::render_plan(&plan, &state, systemd.is_live());
-        print!("{}", crate::cmd::color::plan_report(&text));
+    if let Some(format) = plan_format {
+        match format {
+            Format::Human => {
+                let text = show::render_plan(&plan, &state, systemd.is_live());
+                print!("{}", crate::cmd::color::plan_report(&text));
+            }
+            Format::Json => print!(
+                "{}",
+                crate::cmd::plan_json::render(&plan, &state, systemd.is_live())
+            ),
+        }
         return if loaded.errors() > 0 || plan.problems() > 0 {
             EXIT_FAILURE
         } else {
@@ -782,7 +827,7 @@ fn run_compat(mut args: CompatArgs) -> i32 {
         return apply_flow(
             &args.sources,
             None,
-            false,
+            None,
             Duration::from_secs(90),
             Duration::from_secs(300),
             &options,

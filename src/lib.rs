@@ -13,5 +13,6 @@ pub mod logging;
 pub mod network;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod userdata;
 pub mod validate;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::config::yaml::Pos;
+use crate::rules::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,28 +29,17 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Finding {
     pub severity: Severity,
+    /// The rule that found it; its kind is the rule's.
+    pub code: Code,
     pub pos: Pos,
     pub message: String,
 }
 
 impl Finding {
-    pub fn error(pos: Pos, message: impl Into<String>) -> Finding {
+    pub fn new(code: Code, pos: Pos, message: impl Into<String>) -> Finding {
         Finding {
-            severity: Severity::Error,
-            pos,
-            message: message.into(),
-        }
-    }
-    pub fn warning(pos: Pos, message: impl Into<String>) -> Finding {
-        Finding {
-            severity: Severity::Warning,
-            pos,
-            message: message.into(),
-        }
-    }
-    pub fn info(pos: Pos, message: impl Into<String>) -> Finding {
-        Finding {
-            severity: Severity::Info,
+            severity: code.severity(),
+            code,
             pos,
             message: message.into(),
         }
@@ -106,10 +96,11 @@ impl Report {
         for f in &self.findings {
             let _ = writeln!(
                 out,
-                "{file}:{}:{}: {}: {}",
+                "{file}:{}:{}: {}[{}]: {}",
                 f.pos.line,
                 f.pos.col,
                 f.severity.as_str(),
+                f.code.name(),
                 f.message
             );
             let Some(line) = f.pos.line.checked_sub(1).and_then(|i| lines.get(i)) else {
@@ -129,11 +120,12 @@ impl Report {
         out
     }
 
-    /// One JSON object: `{"file":…,"entries":[{"kind","line","column","message"}]}`.
+    /// One JSON object: `{"file":…,"entries":[{"kind","code","line","column","message"}]}`.
     pub fn to_json(&self, file: &str) -> String {
         #[derive(Serialize)]
         struct Entry<'a> {
             kind: Severity,
+            code: &'static str,
             line: usize,
             column: usize,
             message: &'a str,
@@ -150,6 +142,7 @@ impl Report {
                 .iter()
                 .map(|f| Entry {
                     kind: f.severity,
+                    code: f.code.name(),
                     line: f.pos.line,
                     column: f.pos.col,
                     message: &f.message,
@@ -181,7 +174,11 @@ mod tests {
 
     fn report() -> Report {
         Report {
-            findings: vec![Finding::error(Pos::new(2, 11), "invalid value \"x\"")],
+            findings: vec![Finding::new(
+                Code::InvalidValue,
+                Pos::new(2, 11),
+                "invalid value \"x\"",
+            )],
             source: "#cloud-config\nhostname:\tx\n".into(),
         }
     }
@@ -191,7 +188,7 @@ mod tests {
         let text = report().to_human("a.yml");
         assert_eq!(
             text,
-            "a.yml:2:11: error: invalid value \"x\"\n  |\n2 | hostname:\tx\n  |          \t^\n"
+            "a.yml:2:11: error[invalid-value]: invalid value \"x\"\n  |\n2 | hostname:\tx\n  |          \t^\n"
         );
     }
 
@@ -199,7 +196,7 @@ mod tests {
     fn json_format_is_one_object() {
         assert_eq!(
             report().to_json("-"),
-            r#"{"file":"-","entries":[{"kind":"error","line":2,"column":11,"message":"invalid value \"x\""}]}"#
+            r#"{"file":"-","entries":[{"kind":"error","code":"invalid-value","line":2,"column":11,"message":"invalid value \"x\""}]}"#
         );
     }
 
@@ -214,9 +211,9 @@ mod tests {
     #[test]
     fn normalize_sorts_and_dedups() {
         let mut v = vec![
-            Finding::warning(Pos::new(3, 1), "b"),
-            Finding::error(Pos::new(1, 1), "a"),
-            Finding::warning(Pos::new(3, 1), "b"),
+            Finding::new(Code::UnknownKey, Pos::new(3, 1), "b"),
+            Finding::new(Code::YamlSyntax, Pos::new(1, 1), "a"),
+            Finding::new(Code::UnknownKey, Pos::new(3, 1), "b"),
         ];
         normalize(&mut v);
         assert_eq!(v.len(), 2);

@@ -1,18 +1,27 @@
 //! `kindling validate`: one user-data payload in, every finding out. Offline and side-effect free.
 //! Handles the payload level (gzip, header, script, Ignition, multipart) and hands YAML to config.
 
-use crate::config::{self, values, yaml};
+use crate::config::directives::FileKind;
+use crate::config::{self, unitcheck, unitfile, values, yaml};
 use crate::report::{self, Finding, Report};
+use crate::rules::Code;
 use crate::userdata::{self, Kind, PartKind};
 
 /// Validates one user-data payload as a datasource would hand it over.
 pub fn validate(data: &[u8]) -> Report {
+    validate_with(data, None, config::Options::default())
+}
+
+/// `validate`, for a file of this name (a unit file is known by its name too), read as
+/// `options` say.
+pub fn validate_with(data: &[u8], name: Option<&str>, options: config::Options) -> Report {
     let data = match userdata::gunzip_payload(data) {
         Ok(None) => data.to_vec(),
         Ok(Some(bytes)) => bytes,
         Err(e) => {
             return Report {
-                findings: vec![Finding::error(
+                findings: vec![Finding::new(
+                    Code::Gzip,
                     yaml::Pos::new(1, 1),
                     format!("the gzip payload does not decompress completely ({e}); nothing in it was validated"),
                 )],
@@ -33,7 +42,10 @@ pub fn validate(data: &[u8]) -> Report {
         let kind = userdata::detect_for_validation(&data);
         (data, kind)
     };
-    let mut findings = body(&data, kind);
+    let mut findings = match unit_file_kind(&data, kind, name) {
+        Some(unit) => unit_file(&data, unit, options),
+        None => body(&data, kind, options),
+    };
     report::normalize(&mut findings);
     let source = String::from_utf8(data)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -55,29 +67,75 @@ fn has_lone_cr(data: &[u8]) -> bool {
         .any(|(i, &b)| b == b'\r' && data.get(i + 1) != Some(&b'\n'))
 }
 
-fn body(data: &[u8], kind: Kind) -> Vec<Finding> {
+/// A standalone unit file (the fleet workflow keeps folders of them): not user-data of any kind,
+/// and either named like a unit file or starting with a `[Section]` line.
+fn unit_file_kind(data: &[u8], kind: Kind, name: Option<&str>) -> Option<FileKind> {
+    if kind != Kind::Unknown {
+        return None;
+    }
+    if let Some(kind) = name.and_then(FileKind::from_path) {
+        return Some(kind);
+    }
+    let text = String::from_utf8_lossy(data);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(['#', ';']))?;
+    let section = first.strip_prefix('[')?.strip_suffix(']')?;
+    (!section.is_empty() && !section.contains(['[', ']'])).then_some(FileKind::Unit(None))
+}
+
+fn unit_file(data: &[u8], kind: FileKind, options: config::Options) -> Vec<Finding> {
+    let text = String::from_utf8_lossy(data);
+    let mut out: Vec<Finding> = unitfile::check_unit_syntax(&text)
+        .into_iter()
+        .map(|(line, why)| {
+            let col = text.split('\n').nth(line).map_or(1, |l| {
+                l.chars().take_while(|c| c.is_whitespace()).count() + 1
+            });
+            Finding::new(
+                Code::UnitSyntax,
+                yaml::Pos::new(line + 1, col),
+                format!("unit file syntax: {why}"),
+            )
+        })
+        .collect();
+    out.extend(
+        unitcheck::check(kind, &text, options.template)
+            .into_iter()
+            .map(|f| Finding::new(f.code, yaml::Pos::new(f.line + 1, f.col), f.message)),
+    );
+    out
+}
+
+fn body(data: &[u8], kind: Kind, options: config::Options) -> Vec<Finding> {
     match kind {
         Kind::Empty | Kind::Ignition => Vec::new(),
         Kind::Script => script(data),
-        Kind::CloudConfig => cloud_config(data),
-        Kind::Multipart => multipart(data),
-        Kind::Unknown => vec![Finding::error(yaml::Pos::new(1, 1), header_mistake(data))],
+        Kind::CloudConfig => cloud_config(data, options),
+        Kind::Multipart => multipart(data, options),
+        Kind::Unknown => vec![Finding::new(
+            Code::Header,
+            yaml::Pos::new(1, 1),
+            header_mistake(data),
+        )],
     }
 }
 
 fn script(data: &[u8]) -> Vec<Finding> {
     match userdata::script_interpreter(data) {
         Some(_) => Vec::new(),
-        None => vec![Finding::error(
+        None => vec![Finding::new(
+            Code::ScriptInterpreter,
             yaml::Pos::new(1, 1),
             "the \"#!\" line names no interpreter; write the interpreter's path after it, e.g. \"#!/bin/bash\"",
         )],
     }
 }
 
-fn cloud_config(data: &[u8]) -> Vec<Finding> {
+fn cloud_config(data: &[u8], options: config::Options) -> Vec<Finding> {
     match std::str::from_utf8(data) {
-        Ok(text) => config::parse(text).findings,
+        Ok(text) => config::parse_with(text, options).findings,
         Err(e) => {
             let valid = &data[..e.valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -85,7 +143,8 @@ fn cloud_config(data: &[u8]) -> Vec<Finding> {
             // Columns count characters, and the prefix up to the bad byte is valid UTF-8.
             let col =
                 std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
-            vec![Finding::error(
+            vec![Finding::new(
+                Code::NotUtf8,
                 yaml::Pos::new(line, col),
                 "a cloud-config must be UTF-8 text; this byte is not valid UTF-8",
             )]
@@ -93,12 +152,12 @@ fn cloud_config(data: &[u8]) -> Vec<Finding> {
     }
 }
 
-fn multipart(data: &[u8]) -> Vec<Finding> {
+fn multipart(data: &[u8], options: config::Options) -> Vec<Finding> {
     let split = userdata::split_multipart(data);
     let mut out: Vec<Finding> = split
         .errors
         .into_iter()
-        .map(|e| Finding::error(yaml::Pos::new(e.line.max(1), 1), e.message))
+        .map(|e| Finding::new(Code::Mime, yaml::Pos::new(e.line.max(1), 1), e.message))
         .collect();
     for part in split.parts {
         let label = format!(
@@ -110,7 +169,7 @@ fn multipart(data: &[u8]) -> Vec<Finding> {
                 .join(".")
         );
         let findings = match part.kind {
-            PartKind::CloudConfig => cloud_config(&part.body),
+            PartKind::CloudConfig => cloud_config(&part.body, options),
             PartKind::Script => script(&part.body),
             PartKind::Ignition | PartKind::Unknown => Vec::new(),
         };
@@ -146,6 +205,14 @@ fn header_mistake(data: &[u8]) -> String {
     if let Some(rest) = first.strip_prefix('\u{feff}') {
         if rest.trim() == "#cloud-config" {
             return "the document starts with a UTF-8 byte order mark (BOM) before \"#cloud-config\"; save the file without a BOM".into();
+        }
+    }
+    if let Some(rest) = first.strip_prefix("#cloud-config") {
+        if rest.starts_with([' ', '\t']) {
+            return format!(
+                "line 1 must be exactly \"#cloud-config\", but it has {} after the header, so coreos-cloudinit does not take this as a cloud-config; put the comment on line 2",
+                values::excerpt(rest.trim(), 40)
+            );
         }
     }
     if first.trim_start() == "#cloud-config" {

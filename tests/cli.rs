@@ -33,7 +33,7 @@ fn human_format_shows_file_line_column_source_and_caret() {
     assert_eq!(
         out,
         format!(
-            "{file}:2:19: error: invalid value \"true\" for \"manage_etc_hosts\": expected one of \"localhost\"\n  |\n2 | manage_etc_hosts: true\n  |                   ^\n1 error, 0 warnings in 1 file\n"
+            "{file}:2:19: error[invalid-value]: invalid value \"true\" for \"manage_etc_hosts\": expected one of \"localhost\"\n  |\n2 | manage_etc_hosts: true\n  |                   ^\n1 error, 0 warnings in 1 file\n"
         )
     );
     kindling()
@@ -76,7 +76,9 @@ fn standard_input_is_named_dash() {
             .write_stdin("#cloud-config\nhostname: a_b\n"),
     );
     assert!(
-        out.starts_with(r#"{"file":"-","entries":[{"kind":"error","line":2,"column":11"#),
+        out.starts_with(
+            r#"{"file":"-","entries":[{"kind":"error","code":"invalid-hostname","line":2,"column":11"#
+        ),
         "{out}"
     );
     // No FILE at all reads standard input too.
@@ -200,6 +202,71 @@ fn a_source_url_that_is_not_http_fails_at_once() {
     let (code, _, err) = run(&["-from-url", "ftp://example.com/user-data", "-validate"]);
     assert_eq!(code, 1);
     assert!(err.contains("ftp://example.com/user-data"), "{err}");
+}
+
+#[test]
+fn allow_silences_a_rule_by_its_code() {
+    let file = data("rules/r11-manage-etc-hosts.yml");
+    kindling()
+        .args(["validate", "--allow", "invalid-value", &file])
+        .assert()
+        .code(0)
+        .stdout("");
+    // Repeatable; other rules still count.
+    let out = stdout_of(kindling().args([
+        "validate",
+        "--allow",
+        "unknown-key",
+        "--allow",
+        "invalid-value",
+        &data("rules/r03-unknown-keys.yml"),
+        &file,
+    ]));
+    assert!(
+        !out.contains("[unknown-key]") && !out.contains("[invalid-value]"),
+        "{out}"
+    );
+    // A code that names no rule is a usage error, with the nearest code.
+    let out = kindling()
+        .args(["validate", "--allow", "unknown-keys", &file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean \"unknown-key\""), "{err}");
+}
+
+#[test]
+fn template_accepts_placeholders() {
+    let config = "#cloud-config\nhostname: <hostname>\nwrite_files:\n  - path: /etc/x\n    permissions: ${perm}\n";
+    let out = stdout_of(kindling().args(["validate", "-"]).write_stdin(config));
+    assert_eq!(
+        out.matches("unrendered template placeholder").count(),
+        2,
+        "{out}"
+    );
+    kindling()
+        .args(["validate", "--template", "-"])
+        .write_stdin(config)
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn a_unit_file_is_checked_by_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("apache@.service");
+    std::fs::write(
+        &path,
+        "[Unit]\nRequies=docker.service\n[Service]\nExecStart=/usr/bin/docker run %i\n",
+    )
+    .unwrap();
+    let out = stdout_of(kindling().args(["validate", path.to_str().unwrap()]));
+    assert!(
+        out.contains("apache@.service:2:1: warning[unit-unknown-key]: unknown directive \"Requies\" in [Unit]: systemd ignores it; did you mean \"Requires\"?"),
+        "{out}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

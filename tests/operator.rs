@@ -152,14 +152,24 @@ fn colour_only_on_a_terminal_without_no_color() {
         .output()
         .unwrap();
     let always = String::from_utf8_lossy(&always.stdout);
-    assert!(always.contains("\x1b[1;31merror\x1b[0m: "), "{always}");
-    assert!(always.contains("\x1b[1;33mwarning\x1b[0m: "), "{always}");
+    // The kind is painted with its rule code, as rustc paints `error[E0308]`.
+    assert!(
+        always.contains("\x1b[1;31merror[invalid-hostname]\x1b[0m: "),
+        "{always}"
+    );
+    assert!(always.contains("\x1b[1;33mwarning["), "{always}");
 
     let tty = on_a_terminal(&format!("validate {broken}"), &[]);
-    assert!(tty.contains("\x1b[1;31merror\x1b[0m"), "{tty:?}");
+    assert!(
+        tty.contains("\x1b[1;31merror[invalid-hostname]\x1b[0m"),
+        "{tty:?}"
+    );
     let tty = on_a_terminal(&format!("validate {broken}"), &[("NO_COLOR", "1")]);
     assert!(!tty.contains(ESC), "{tty:?}");
-    assert!(tty.contains("error: invalid hostname"), "{tty:?}");
+    assert!(
+        tty.contains("error[invalid-hostname]: invalid hostname"),
+        "{tty:?}"
+    );
     let tty = on_a_terminal(&format!("validate --color never {broken}"), &[]);
     assert!(!tty.contains(ESC), "{tty:?}");
     let tty = on_a_terminal(
@@ -209,4 +219,101 @@ fn the_plan_marks_changes_in_colour() {
         text.contains("~ user-data: write file /etc/motd") && !text.contains(ESC),
         "{text}"
     );
+}
+
+#[test]
+fn the_plan_as_json_lines() {
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["etc", "home"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    std::fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("etc/group"), "root:x:0:\n").unwrap();
+    std::fs::write(root.path().join("etc/motd"), "old\n").unwrap();
+    let hash = "$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
+    let config = root.path().join("user-data");
+    std::fs::write(
+        &config,
+        format!(
+            "#cloud-config\n\
+             users:\n  - name: ann\n    passwd: {hash}\n\
+             write_files:\n\
+             \x20 - path: /etc/motd\n    content: new\n\
+             \x20 - path: /etc/secret.conf\n    permissions: \"0600\"\n    content: top-secret-value\n\
+             \x20 - path: /etc/odd\n    permissions: \"0999\"\n    content: x\n\
+             coreos:\n  units:\n    - name: a.service\n      command: start\n      content: |\n        [Service]\n        ExecStart=/bin/true\n"
+        ),
+    )
+    .unwrap();
+    let out = kindling()
+        .args(["plan", "--format", "json", "--root"])
+        .arg(root.path())
+        .arg("--from-file")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The invalid mode is a problem: the plan fails, as the human one does.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains(hash) && !text.contains("top-secret-value"),
+        "{text}"
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let find = |kind: &str, target: &str| {
+        lines
+            .iter()
+            .find(|l| l["kind"] == kind && l["target"] == target)
+            .unwrap_or_else(|| panic!("no {kind} {target} in {text}"))
+    };
+    let user = find("create_user", "ann");
+    assert_eq!(user["password"], true);
+    assert_eq!(user["status"], "change");
+    let motd = find("write_file", "/etc/motd");
+    assert_eq!(motd["change"], true);
+    assert_eq!(motd["mode"], "0644");
+    assert_eq!(motd["problem"], serde_json::Value::Null);
+    let diff = motd["diff"].as_str().unwrap();
+    assert!(diff.contains("-old\n") && diff.contains("+new"), "{diff}");
+    let secret = find("write_file", "/etc/secret.conf");
+    assert_eq!(secret["diff"], serde_json::Value::Null);
+    assert_eq!(secret["content_hidden"], true);
+    let start = find("unit_command", "a.service");
+    assert_eq!(start["command"], "start");
+    // An offline root has no systemd to start it.
+    assert_eq!(start["status"], "skipped");
+    let problem = lines
+        .iter()
+        .find(|l| l["status"] == "problem")
+        .unwrap_or_else(|| panic!("no problem in {text}"));
+    assert!(
+        problem["problem"].as_str().unwrap().contains("\"0999\""),
+        "{problem}"
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["problem"], 1);
+    assert_eq!(summary["skipped"], 1);
+    let steps = lines.len() - 1;
+    let counted: u64 = ["change", "unchanged", "skipped", "problem"]
+        .iter()
+        .map(|k| summary[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, steps);
+    // apply only prints a plan with --dry-run.
+    let out = kindling()
+        .args(["apply", "--format", "json", "--root"])
+        .arg(root.path())
+        .arg("--from-file")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

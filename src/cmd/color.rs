@@ -67,8 +67,10 @@ fn paint(out: &mut String, style: &str, text: &str) {
     out.push_str(RESET);
 }
 
+/// The style of a finding's kind, written alone or with its rule code (`warning[unknown-key]`).
 fn severity_style(word: &str) -> Option<&'static str> {
-    match word {
+    let kind = word.split_once('[').map_or(word, |(kind, _)| kind);
+    match kind {
         "error" => Some(RED),
         "warning" => Some(YELLOW),
         "info" => Some(CYAN),

@@ -4,4 +4,5 @@
 pub mod color;
 pub mod completions;
 pub mod manpage;
+pub mod plan_json;
 pub mod schema;

@@ -4,10 +4,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::config::directives::FileKind;
 use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
 use crate::config::yaml::{Document, NodeId, NodeKind, Pos, Style};
-use crate::config::{decode, sshkey, unitfile, values};
+use crate::config::{decode, sshkey, template, unitcheck, unitfile, values, Options};
 use crate::report::Finding;
+use crate::rules::Code;
 
 /// A value that passed its type check, keyed by the schema's canonical names.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,10 +139,11 @@ pub struct Checked {
 }
 
 /// Checks `doc` (parsed from `text`) against the cloud-config schema.
-pub fn check(doc: &Document, text: &str) -> Checked {
+pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
     let mut w = Walker {
         doc,
         text,
+        template: options.template,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
         // Each node is read about three times (entry, value, item) when nothing is aliased.
@@ -162,6 +165,7 @@ pub fn check(doc: &Document, text: &str) -> Checked {
                 _ => {
                     let found = w.describe(id);
                     w.error(
+                        Code::RootNotMapping,
                         doc.node(id).pos,
                         format!(
                             "the cloud-config must be a mapping of keys to values, found {found}"
@@ -193,6 +197,8 @@ struct Scope {
 struct Walker<'d> {
     doc: &'d Document,
     text: &'d str,
+    /// --template: unrendered placeholders are valid values.
+    template: bool,
     /// The document's lines, split only when a finding inside a block scalar needs its column.
     lines: std::cell::OnceCell<Vec<&'d str>>,
     findings: Vec<Finding>,
@@ -211,30 +217,60 @@ struct Entry {
 }
 
 impl<'d> Walker<'d> {
-    fn error(&mut self, pos: Pos, message: String) {
+    /// An error that makes apply skip the entry holding it.
+    fn error(&mut self, code: Code, pos: Pos, message: String) {
         if let Some(scope) = self.scopes.last_mut() {
             scope
                 .invalid
                 .push((scope.key, format!("line {}: {message}", pos.line)));
         }
-        self.findings.push(Finding::error(pos, message));
+        self.findings.push(Finding::new(code, pos, message));
     }
 
     /// An error for the validator that apply accepts, as the reference does, with a warning.
-    fn lenient(&mut self, pos: Pos, message: String, note: String) {
+    fn lenient(&mut self, code: Code, pos: Pos, message: String, note: String) {
         if let Some(scope) = self.scopes.last_mut() {
             scope.lenient.push(format!("line {}: {note}", pos.line));
         }
-        self.findings.push(Finding::error(pos, message));
+        self.findings.push(Finding::new(code, pos, message));
+    }
+
+    /// A finding that does not change what apply does (warnings, infos, and errors about what
+    /// systemd or fleet will make of a unit, which apply still writes as the reference does).
+    fn find(&mut self, code: Code, pos: Pos, message: String) {
+        self.findings.push(Finding::new(code, pos, message));
+    }
+
+    /// A finding about the value `id`, at its position. When the value is an unrendered
+    /// placeholder it is not reported with --template, and says so without.
+    fn value_finding(&mut self, code: Code, id: NodeId, message: String) {
+        let pos = self.doc.node(id).pos;
+        let raw: Cow<str> = match self.scalar(self.doc.resolve(id)) {
+            Some((text, _)) => text.into(),
+            // `{{ x }}` reads as a flow mapping: look at the source text instead.
+            None => self
+                .lines
+                .get_or_init(|| self.text.lines().collect())
+                .get(pos.line.saturating_sub(1))
+                .map_or(String::new(), |l| {
+                    l.chars().skip(pos.col.saturating_sub(1)).collect()
+                })
+                .into(),
+        };
+        let Some(message) = template::annotate(message, &raw, self.template) else {
+            return;
+        };
+        if code.severity() == crate::report::Severity::Error {
+            self.error(code, pos, message);
+        } else {
+            self.find(code, pos, message);
+        }
     }
 
     fn set_key(&mut self, key: Option<&'static str>) {
         if let Some(scope) = self.scopes.last_mut() {
             scope.key = key;
         }
-    }
-    fn warning(&mut self, pos: Pos, message: String) {
-        self.findings.push(Finding::warning(pos, message));
     }
 
     /// Spends one node visit; false once aliases have expanded the tree too far.
@@ -243,6 +279,7 @@ impl<'d> Walker<'d> {
             if !self.budget_reported {
                 self.budget_reported = true;
                 self.error(
+                    Code::AliasLimit,
                     at,
                     "aliases expand this document to too many nodes; not read further".into(),
                 );
@@ -328,6 +365,7 @@ impl<'d> Walker<'d> {
                 } else {
                     let found = self.describe(m);
                     self.error(
+                        Code::WrongType,
                         self.doc.node(m).pos,
                         format!(
                             "a merge key (<<) takes a mapping or a list of mappings, found {found}"
@@ -343,6 +381,11 @@ impl<'d> Walker<'d> {
         self.scopes.push(Scope::default());
         let mut entries = Vec::new();
         self.entries(id, &mut entries, false, 0);
+        let foreign = if std::ptr::eq(section, &schema::ROOT) {
+            self.foreign_config(&entries)
+        } else {
+            &[]
+        };
 
         // Canonical key -> where it was first written; merged keys never count as duplicates.
         let mut seen: HashMap<Cow<'d, str>, (Pos, &'d str)> = HashMap::new();
@@ -364,7 +407,11 @@ impl<'d> Walker<'d> {
             let Some((key, _)) = self.scalar(key_id) else {
                 if !e.merged {
                     let found = self.describe(key_id);
-                    self.error(key_pos, format!("a key must be a string, found {found}"));
+                    self.error(
+                        Code::WrongType,
+                        key_pos,
+                        format!("a key must be a string, found {found}"),
+                    );
                 }
                 continue;
             };
@@ -386,28 +433,50 @@ impl<'d> Walker<'d> {
                             first.line
                         )
                     };
-                    self.error(key_pos, msg);
+                    self.error(Code::DuplicateKey, key_pos, msg);
                 }
                 continue;
             }
             seen.insert(canonical, (key_pos, key));
 
             let Some(field) = section.field(key) else {
-                self.unknown_key(section, key, key_pos);
+                if !foreign.contains(&key) {
+                    self.unknown_key(section, key, key_pos);
+                }
                 continue;
             };
             self.set_key(Some(field.key));
             // Known keys are plain words, but quote them the same way as everything else.
             let key = &excerpt(key);
             if let Some(reason) = field.deprecated {
-                self.warning(key_pos, format!("deprecated key {key} ({reason})"));
+                self.find(
+                    Code::DeprecatedKey,
+                    key_pos,
+                    format!("deprecated key {key} ({reason})"),
+                );
             }
             present.push(field.key);
             let vpos = self.doc.node(e.value).pos;
             value_pos.push((field.key, vpos));
             if self.is_null(e.value) {
+                let comment = self.comment_as_value(key_id, key_pos, e.value);
                 if field.required {
-                    self.error(vpos, format!("{} {key} must not be empty", section.what));
+                    let why = if comment {
+                        format!("; {COMMENT_HINT}")
+                    } else {
+                        String::new()
+                    };
+                    self.error(
+                        Code::RequiredKey,
+                        vpos,
+                        format!("{} {key} must not be empty{why}", section.what),
+                    );
+                } else if comment {
+                    self.find(
+                        Code::CommentValue,
+                        key_pos,
+                        format!("{key} is empty: {COMMENT_HINT}"),
+                    );
                 }
                 continue;
             }
@@ -420,14 +489,20 @@ impl<'d> Walker<'d> {
         for field in section.fields.iter().filter(|f| f.required) {
             if !present.contains(&field.key) {
                 self.error(
+                    Code::RequiredKey,
                     map_pos,
                     format!("{} is missing \"{}\"", section.what, field.key),
                 );
             }
         }
 
-        if section.kind == SectionKind::WriteFile {
-            self.decode_write_file(&mut out, &value_pos);
+        match section.kind {
+            SectionKind::WriteFile => {
+                self.write_file_unit(&entries, &out);
+                self.decode_write_file(&mut out, &value_pos);
+            }
+            SectionKind::Unit => self.unit(&entries, &out),
+            _ => {}
         }
         let scope = self.scopes.pop().unwrap_or_default();
         out.invalid = scope.invalid;
@@ -435,10 +510,191 @@ impl<'d> Walker<'d> {
         out
     }
 
+    /// The value node of `key` among a mapping's entries.
+    fn entry_value(&self, entries: &[Entry], key: &str) -> Option<NodeId> {
+        entries.iter().find_map(|e| {
+            let k = self.doc.resolve(e.key);
+            match self.scalar(k) {
+                Some((text, _)) if schema::same_key(key, text) => Some(e.value),
+                _ => None,
+            }
+        })
+    }
+
+    /// A Container Linux Config or Butane config under a `#cloud-config` header: one error, and
+    /// its keys (returned) are not also reported as unknown one by one.
+    fn foreign_config(&mut self, entries: &[Entry]) -> &'static [&'static str] {
+        const KEYS: &[&str] = &[
+            "passwd", "storage", "systemd", "networkd", "variant", "ignition", "etcd",
+        ];
+        let keys: Vec<(&str, Pos)> = entries
+            .iter()
+            .filter_map(|e| {
+                let k = self.doc.resolve(e.key);
+                let (text, _) = self.scalar(k)?;
+                KEYS.contains(&text)
+                    .then(|| (text, self.doc.node(e.key).pos))
+            })
+            .collect();
+        // etcd alone is a misplaced coreos key, not a Container Linux Config.
+        let Some(&(_, at)) = keys.iter().find(|(k, _)| *k != "etcd") else {
+            return &[];
+        };
+        let what = if keys.iter().any(|(k, _)| *k == "variant") {
+            "a Butane config (it has \"variant\"); transpile it with `butane` to Ignition JSON"
+        } else {
+            "a Container Linux Config; transpile it with `ct` (or convert it to Butane and use `butane`) to Ignition JSON"
+        };
+        self.find(
+            Code::ButaneConfig,
+            at,
+            format!("this is {what} and pass that as user-data: coreos-cloudinit applies none of it under a #cloud-config header"),
+        );
+        KEYS
+    }
+
+    /// `key: #text`: the value is null because YAML reads `#` after a space as a comment.
+    fn comment_as_value(&self, key_id: NodeId, key_pos: Pos, value: NodeId) -> bool {
+        let value = self.doc.resolve(value);
+        if self.doc.node(value).tag.is_some() {
+            return false;
+        }
+        let Some((key, Style::Plain)) = self.scalar(key_id) else {
+            return false;
+        };
+        let Some(line) = self
+            .lines
+            .get_or_init(|| self.text.lines().collect())
+            .get(key_pos.line.saturating_sub(1))
+        else {
+            return false;
+        };
+        let rest: String = line
+            .chars()
+            .skip(key_pos.col.saturating_sub(1) + key.chars().count())
+            .collect();
+        let Some(after) = rest.trim_start_matches([' ', '\t']).strip_prefix(':') else {
+            return false;
+        };
+        after.starts_with([' ', '\t']) && after.trim_start_matches([' ', '\t']).starts_with('#')
+    }
+
+    /// The checks of one `coreos.units` entry that need several of its keys: its content and
+    /// drop-ins against systemd's vocabulary (by the unit's type), and template units.
+    fn unit(&mut self, entries: &[Entry], checked: &Entries) {
+        let Some(Value::Str(name)) = checked.get("name") else {
+            return;
+        };
+        let kind = FileKind::from_name(name);
+        let content = self.entry_value(entries, "content");
+        if let (Some(kind), Some(id)) = (kind, content) {
+            self.unit_content(kind, id);
+        }
+        let mut dropin_texts = Vec::new();
+        if let (Some(drop_ins), Some(kind)) = (self.entry_value(entries, "drop_ins"), kind) {
+            let drop_ins = self.doc.resolve(drop_ins);
+            if let NodeKind::Seq(items) = &self.doc.node(drop_ins).kind {
+                for &item in items {
+                    let item = self.doc.resolve(item);
+                    let mut inner = Vec::new();
+                    self.entries(item, &mut inner, false, 0);
+                    if let Some(id) = self.entry_value(&inner, "content") {
+                        self.unit_content(kind, id);
+                        if let Some((text, _)) = self.scalar(self.doc.resolve(id)) {
+                            dropin_texts.push(text);
+                        }
+                    }
+                }
+            }
+        }
+        let Some((prefix, _)) = name.split_once('@') else {
+            return;
+        };
+        let instance = name[prefix.len() + 1..]
+            .rsplit_once('.')
+            .map_or("", |(i, _)| i);
+        if !instance.is_empty() {
+            return;
+        }
+        if let (Some(Value::Str(command)), Some(at)) =
+            (checked.get("command"), self.entry_value(entries, "command"))
+        {
+            let suffix = name.rsplit_once('.').map_or("", |(_, s)| s);
+            self.find(
+                Code::UnitTemplateCommand,
+                self.doc.node(at).pos,
+                format!(
+                    "command \"{command}\" on the template unit \"{name}\": systemd cannot {command} a template; name an instance, e.g. \"{prefix}@8080.{suffix}\""
+                ),
+            );
+        }
+        if let (Some(Value::Bool(true)), Some(at)) =
+            (checked.get("enable"), self.entry_value(entries, "enable"))
+        {
+            let texts: Vec<&str> = content
+                .and_then(|id| self.scalar(self.doc.resolve(id)).map(|(t, _)| t))
+                .into_iter()
+                .chain(dropin_texts)
+                .collect();
+            if !texts.is_empty() && !texts.iter().any(|t| unitcheck::has_default_instance(t)) {
+                self.find(
+                    Code::UnitTemplateEnable,
+                    self.doc.node(at).pos,
+                    format!("enabling the template unit \"{name}\" needs DefaultInstance= in its [Install] section; without it systemd enables no instance"),
+                );
+            }
+        }
+    }
+
+    /// A `write_files` entry that writes a unit file (by its path's suffix, or a drop-in by its
+    /// `NAME.d` directory) is checked as that unit, when its content is plain text.
+    fn write_file_unit(&mut self, entries: &[Entry], checked: &Entries) {
+        let Some(Value::Str(path)) = checked.get("path") else {
+            return;
+        };
+        if checked.get("encoding").is_some() || self.entry_value(entries, "encoding").is_some() {
+            return;
+        }
+        let kind = FileKind::from_path(path);
+        let (Some(kind), Some(id)) = (kind, self.entry_value(entries, "content")) else {
+            return;
+        };
+        let id = self.doc.resolve(id);
+        if self.doc.node(id).is_binary() {
+            return;
+        }
+        let style = self.scalar(id).map(|(_, s)| s);
+        if let Some((text, _)) = self.scalar(id) {
+            for (idx, why) in unitfile::check_unit_syntax(text) {
+                let at = self.content_line(id, style, idx);
+                self.find(Code::UnitSyntax, at, format!("unit file syntax: {why}"));
+            }
+        }
+        self.unit_content(kind, id);
+    }
+
+    /// The directives of a unit's or drop-in's content, each finding at its line.
+    fn unit_content(&mut self, kind: FileKind, id: NodeId) {
+        let id = self.doc.resolve(id);
+        let Some((text, style)) = self.scalar(id) else {
+            return;
+        };
+        for f in unitcheck::check(kind, text, self.template) {
+            let mut at = self.content_line(id, Some(style), f.line);
+            if style == Style::Literal {
+                let unit_line = text.split('\n').nth(f.line).unwrap_or("");
+                let lead = unit_line.chars().take_while(|c| *c == ' ').count();
+                at.col = at.col.saturating_sub(lead) + f.col - 1;
+            }
+            self.find(f.code, at, f.message);
+        }
+    }
+
     fn unknown_key(&mut self, section: &Section, key: &str, pos: Pos) {
         let canonical = key.replace('-', "_");
         if section.kind == SectionKind::Coreos && canonical == "write_files" {
-            self.findings.push(Finding::info(
+            self.findings.push(Finding::new(
+                Code::WriteFilesUnderCoreos,
                 pos,
                 "write_files doesn't belong under coreos; move it to the top level",
             ));
@@ -450,11 +706,23 @@ impl<'d> Walker<'d> {
             .filter(|(d, _)| *d <= 2)
             .min_by_key(|(d, _)| *d);
         let shown = excerpt(key);
-        let msg = match suggestion {
-            Some((_, s)) => format!("unrecognized key {shown}; did you mean \"{s}\"?"),
-            None => format!("unrecognized key {shown}"),
+        // A key of coreos: written at the top level is a common slip; name where it belongs.
+        let under_coreos = std::ptr::eq(section, &schema::ROOT)
+            .then(|| schema::COREOS.field(&canonical))
+            .flatten();
+        let msg = match (under_coreos, suggestion) {
+            (Some(f), _) => format!(
+                "unrecognized key {shown}; did you mean \"coreos.{}\"? (it belongs under coreos:)",
+                f.key
+            ),
+            (None, Some((_, s))) => format!("unrecognized key {shown}; did you mean \"{s}\"?"),
+            (None, None) => format!("unrecognized key {shown}"),
         };
-        self.warning(pos, msg);
+        let msg = match template::annotate(msg, key, self.template) {
+            Some(msg) => msg,
+            None => return,
+        };
+        self.find(Code::UnknownKey, pos, msg);
     }
 
     /// Type-checks one value against its field; None when it is left out (wrong or invalid).
@@ -468,8 +736,9 @@ impl<'d> Walker<'d> {
         let pos = node.pos;
         let wrong = |w: &mut Self, hint: &str| {
             let found = w.describe(rid);
-            w.error(
-                pos,
+            w.value_finding(
+                Code::WrongType,
+                rid,
                 format!("{key} must be {}, found {found}{hint}", field.ty.name()),
             );
             None
@@ -483,7 +752,8 @@ impl<'d> Walker<'d> {
                     return match decode::base64(text.as_bytes()) {
                         Ok(bytes) => {
                             if let Some(why) = decode::go_base64_refuses(text.as_bytes()) {
-                                self.warning(
+                                self.find(
+                                    Code::GoBase64,
                                     pos,
                                     format!(
                                         "{key} is tagged !!binary and kindling decodes it, but \
@@ -496,6 +766,7 @@ impl<'d> Walker<'d> {
                         }
                         Err(e) => {
                             self.error(
+                                Code::ContentDecode,
                                 pos,
                                 format!("{key} is tagged !!binary but cannot be decoded: {e}"),
                             );
@@ -504,7 +775,7 @@ impl<'d> Walker<'d> {
                     };
                 }
                 if field.required && text.is_empty() {
-                    self.error(pos, format!("{key} must not be empty"));
+                    self.error(Code::RequiredKey, pos, format!("{key} must not be empty"));
                     return None;
                 }
                 if self.rule(field, key, text, rid) {
@@ -569,8 +840,9 @@ impl<'d> Walker<'d> {
                         }
                         _ => {
                             let found = self.describe(ir);
-                            self.error(
-                                ipos,
+                            self.value_finding(
+                                Code::WrongType,
+                                ir,
                                 format!("items of {key} must be strings, found {found}"),
                             );
                         }
@@ -605,6 +877,7 @@ impl<'d> Walker<'d> {
                     } else {
                         let found = self.describe(ir);
                         self.error(
+                            Code::WrongType,
                             ipos,
                             format!(
                                 "items of {key} must be mappings ({}), found {found}",
@@ -631,9 +904,14 @@ impl<'d> Walker<'d> {
             return true;
         }
         let invalid = |w: &mut Self, why: String| {
-            w.error(
-                pos,
-                format!("invalid value {} for {key}: {why}", excerpt(text)),
+            let hint = schema::REMOVED_VALUES
+                .iter()
+                .find(|(k, v, _)| schema::same_key(k, key.trim_matches('"')) && *v == text)
+                .map_or(String::new(), |(_, _, h)| format!("; {h}"));
+            w.value_finding(
+                Code::InvalidValue,
+                id,
+                format!("invalid value {} for {key}: {why}{hint}", excerpt(text)),
             );
             false
         };
@@ -655,7 +933,11 @@ impl<'d> Walker<'d> {
             Rule::Hostname => match values::check_hostname(text) {
                 Ok(()) => true,
                 Err(why) => {
-                    self.error(pos, format!("invalid hostname {}: {why}", excerpt(text)));
+                    self.value_finding(
+                        Code::InvalidHostname,
+                        id,
+                        format!("invalid hostname {}: {why}", excerpt(text)),
+                    );
                     false
                 }
             },
@@ -667,19 +949,24 @@ impl<'d> Walker<'d> {
                         "unit name {} has no known unit type suffix; applied under that name, as coreos-cloudinit does",
                         excerpt(text)
                     );
-                    self.lenient(pos, message, note);
+                    self.lenient(Code::InvalidUnitName, pos, message, note);
                     true
                 }
                 Err(why) => {
-                    self.error(pos, format!("invalid unit name {}: {why}", excerpt(text)));
+                    self.value_finding(
+                        Code::InvalidUnitName,
+                        id,
+                        format!("invalid unit name {}: {why}", excerpt(text)),
+                    );
                     false
                 }
             },
             Rule::DropInName => match values::check_dropin_name(text) {
                 Ok(()) => true,
                 Err(why) => {
-                    self.error(
-                        pos,
+                    self.value_finding(
+                        Code::InvalidDropinName,
+                        id,
                         format!("invalid drop-in name {}: {why}", excerpt(text)),
                     );
                     false
@@ -695,23 +982,31 @@ impl<'d> Walker<'d> {
                         excerpt(text),
                         excerpt(&format!("/{text}"))
                     );
-                    self.lenient(pos, why, note);
+                    self.lenient(Code::WriteFilesPath, pos, why, note);
                     true
                 }
                 Err(why) => {
-                    self.error(pos, why);
+                    self.value_finding(Code::WriteFilesPath, id, why);
                     false
                 }
             },
             Rule::SshKey => {
                 if let Err(why) = sshkey::check_public_key(text) {
-                    self.warning(pos, format!("invalid SSH public key: {why}"));
+                    self.value_finding(
+                        Code::InvalidSshKey,
+                        id,
+                        format!("invalid SSH public key: {why}"),
+                    );
                 }
                 true
             }
             Rule::Discovery => {
                 if let Err(why) = values::check_discovery_url(text) {
-                    self.warning(pos, format!("discovery URL is not valid: {why}"));
+                    self.value_finding(
+                        Code::DiscoveryUrl,
+                        id,
+                        format!("discovery URL is not valid: {why}"),
+                    );
                 }
                 true
             }
@@ -719,7 +1014,7 @@ impl<'d> Walker<'d> {
                 let style = self.scalar(id).map(|(_, s)| s);
                 for (idx, why) in unitfile::check_unit_syntax(text) {
                     let at = self.content_line(id, style, idx);
-                    self.warning(at, format!("unit file syntax: {why}"));
+                    self.find(Code::UnitSyntax, at, format!("unit file syntax: {why}"));
                 }
                 true
             }
@@ -768,7 +1063,8 @@ impl<'d> Walker<'d> {
             Ok(bytes) => {
                 let base64 = encoding.contains("b64") || encoding.contains("base64");
                 if let Some(why) = base64.then(|| decode::go_base64_refuses(&raw)).flatten() {
-                    self.warning(
+                    self.find(
+                        Code::GoBase64,
                         value_at("content").unwrap_or_default(),
                         format!(
                             "content decodes as \"{encoding}\" here, but coreos-cloudinit's \
@@ -783,6 +1079,7 @@ impl<'d> Walker<'d> {
                 let pos = value_at("content").unwrap_or_default();
                 self.set_key(Some("content"));
                 self.error(
+                    Code::ContentDecode,
                     pos,
                     format!("content cannot be decoded as \"{encoding}\": {why}"),
                 );
@@ -836,6 +1133,9 @@ pub fn check_file_path(path: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Why a required value is empty when YAML read a comment in its place.
+const COMMENT_HINT: &str = "\"#\" starts a comment here, so YAML reads no value; quote the value";
 
 /// Quotes user text for a message: cut to a readable length, control characters escaped.
 fn excerpt(s: &str) -> String {

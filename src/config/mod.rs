@@ -3,9 +3,12 @@
 
 pub mod check;
 pub mod decode;
+pub mod directives;
 pub mod model;
 pub mod schema;
 pub mod sshkey;
+pub mod template;
+pub mod unitcheck;
 pub mod unitfile;
 pub mod values;
 pub mod yaml;
@@ -13,6 +16,7 @@ pub mod yaml;
 pub use model::CloudConfig;
 
 use crate::report::Finding;
+use crate::rules::Code;
 
 /// A cloud-config read from text: the typed config (what passed its checks) and every finding.
 #[derive(Debug, Default)]
@@ -23,28 +27,48 @@ pub struct Parsed {
     pub syntax_ok: bool,
 }
 
+/// How the validator reads a config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The config is a template not yet rendered: placeholders are valid values of any type.
+    pub template: bool,
+}
+
 /// Parses and checks one cloud-config document (the `#cloud-config` line, if any, is a comment).
 pub fn parse(text: &str) -> Parsed {
+    parse_with(text, Options::default())
+}
+
+/// `parse`, read as `options` say.
+pub fn parse_with(text: &str, options: Options) -> Parsed {
     let doc = match yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
+            let mut message = format!("YAML syntax error: {}", e.message);
+            // A placeholder that breaks the YAML is reported even with --template: say why.
+            let line = text.lines().nth(e.pos.line.saturating_sub(1)).unwrap_or("");
+            if template::has_placeholder(line) {
+                message = format!("{message}; {}", template::HINT);
+            }
             return Parsed {
                 config: CloudConfig::default(),
-                findings: vec![Finding::error(
-                    e.pos,
-                    format!("YAML syntax error: {}", e.message),
-                )],
+                findings: vec![Finding::new(Code::YamlSyntax, e.pos, message)],
                 syntax_ok: false,
-            }
+            };
         }
     };
-    let checked = check::check(&doc, text);
+    let checked = check::check(&doc, text, options);
     let mut findings = checked.findings;
     for relaxed in &doc.relaxed {
-        findings.push(Finding::warning(relaxed.pos, relaxed.message.clone()));
+        findings.push(Finding::new(
+            Code::QuotedScalarIndent,
+            relaxed.pos,
+            relaxed.message.clone(),
+        ));
     }
     for pos in &doc.extra_documents {
-        findings.push(Finding::warning(
+        findings.push(Finding::new(
+            Code::ExtraDocument,
             *pos,
             "a further YAML document starts here; only the first document of a cloud-config is used, so this one is ignored",
         ));
@@ -90,7 +114,8 @@ fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
         })
         .map(|(n, l)| {
             let col = l.chars().take_while(|c| *c != '\t').count() + 1;
-            Finding::warning(
+            Finding::new(
+                Code::TabBlankLine,
                 yaml::Pos::new(n, col),
                 "a blank line holding a tab: kindling reads it as blank, but coreos-cloudinit's YAML parser rejects the whole document here (found character that cannot start any token)",
             )

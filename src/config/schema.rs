@@ -51,6 +51,8 @@ pub enum SectionKind {
     Plain,
     Coreos,
     WriteFile,
+    /// A `coreos.units` entry: its content is checked by its name's unit type.
+    Unit,
 }
 
 #[derive(Debug)]
@@ -179,6 +181,12 @@ pub const COMMANDS: &[&str] = &[
     "reload-or-try-restart",
 ];
 pub const REBOOT_STRATEGIES: &[&str] = &["etcd-lock", "reboot", "off"];
+/// Values an older release took and a later one removed: (key, value, what to use instead).
+pub const REMOVED_VALUES: &[(&str, &str, &str)] = &[(
+    "reboot_strategy",
+    "best-effort",
+    "locksmith removed \"best-effort\"; use \"reboot\" (reboot at once) or \"etcd-lock\" (reboot holding a cluster-wide lock)",
+)];
 pub const ETCD2_PROXY: &[&str] = &["on", "off", "readonly"];
 pub const MANAGE_ETC_HOSTS: &[&str] = &["localhost"];
 
@@ -278,7 +286,7 @@ pub static COREOS: Section = Section {
 
 pub static UNIT: Section = Section {
     what: "unit",
-    kind: SectionKind::Plain,
+    kind: SectionKind::Unit,
     env_prefix: None,
     fields: &[
         s("name").required().rule(Rule::UnitName)

@@ -72,14 +72,34 @@ fn check_line(logical: &str, in_section: &mut bool) -> Option<String> {
     None
 }
 
-/// Returns `(0-based line index within text, message)` for each line systemd would not parse.
-///
-/// A line continued with a trailing backslash is checked together with the lines it joins
-/// and reported at its first line. Comment lines are skipped even inside a continuation, as
-/// systemd does.
-pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
-    let mut findings = Vec::new();
-    let mut in_section = false;
+/// The letters systemd resolves after `%` in unit files (`unit_full_printf` of systemd 257, a
+/// superset of older versions'), and `%` itself. systemd refuses a line where `%` is followed by
+/// any other ASCII letter or digit; other characters after `%` are kept literally.
+pub const SPECIFIERS: &str = "aAbBcCdDEfgGhHiIjJlLmMnNopPqrRsStTuUvVwWyY%";
+
+/// Where each `%` in `value` starts no specifier systemd knows: (byte offset, the letter).
+pub fn bad_specifiers(value: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::new();
+    let mut chars = value.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        match chars.next() {
+            Some((_, n)) if n.is_ascii_alphanumeric() && !SPECIFIERS.contains(n) => {
+                out.push((i, n))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The logical lines of a unit file that are not comments: `(0-based index of its first
+/// physical line, text)`. A line continued with a trailing backslash is joined with the lines it
+/// continues (comment lines inside it are skipped, as systemd does).
+pub fn logical_lines(text: &str) -> Vec<(usize, std::borrow::Cow<'_, str>)> {
+    let mut out = Vec::new();
     // The logical line being continued: its first physical line and the text joined so far.
     let mut pending: Option<(usize, String)> = None;
     for (index, raw) in text.split('\n').enumerate() {
@@ -90,7 +110,7 @@ pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
         if line.trim_start_matches(is_space).starts_with(['#', ';']) {
             continue;
         }
-        // Only continued lines are joined into a new string; the rest are checked in place.
+        // Only continued lines are joined into a new string; the rest are kept in place.
         let (start, logical): (usize, std::borrow::Cow<str>) = match pending.take() {
             Some((start, mut joined)) => {
                 joined.push_str(line);
@@ -106,16 +126,27 @@ pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
             pending = Some((start, joined));
             continue;
         }
-        if let Some(msg) = check_line(&logical, &mut in_section) {
-            findings.push((start, msg));
-        }
+        out.push((start, logical));
     }
     if let Some((start, logical)) = pending {
-        if let Some(msg) = check_line(&logical, &mut in_section) {
-            findings.push((start, msg));
-        }
+        out.push((start, logical.into()));
     }
-    findings
+    out
+}
+
+/// Returns `(0-based line index within text, message)` for each line systemd would not parse.
+///
+/// A line continued with a trailing backslash is checked together with the lines it joins
+/// and reported at its first line. Comment lines are skipped even inside a continuation, as
+/// systemd does.
+pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
+    let mut in_section = false;
+    logical_lines(text)
+        .into_iter()
+        .filter_map(|(start, logical)| {
+            check_line(&logical, &mut in_section).map(|msg| (start, msg))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -321,6 +321,17 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
                 // libyaml's reason, which is why the reference rejects this one too.
                 e.message =
                     "while scanning a quoted scalar, found unexpected document indicator".into();
+            } else if relaxed.len() >= MAX_RELAXED
+                && err
+                    .1
+                    .as_ref()
+                    .is_some_and(|raw| relax_quoted(&work, raw).is_some())
+            {
+                e.message = format!(
+                    "{} (kindling reads at most {MAX_RELAXED} quoted scalars indented less than \
+                     their key in one document)",
+                    e.message
+                );
             }
             return Err(e);
         };
@@ -931,6 +942,19 @@ mod tests {
             .iter()
             .find(|n| matches!(&n.kind, NodeKind::Scalar { value, .. } if value == v))
             .map(|n| n.pos)
+    }
+
+    #[test]
+    fn issue8_relaxing_is_bounded() {
+        let one = "k: 'x\ny'\n";
+        let text: String = (0..MAX_RELAXED)
+            .map(|i| one.replace('k', &format!("k{i}")))
+            .collect();
+        let doc = parse(&text).unwrap();
+        assert_eq!(doc.relaxed.len(), MAX_RELAXED);
+        let e = parse(&format!("{text}last: 'x\ny'\n")).unwrap_err();
+        assert_eq!(e.pos, Pos::new(2 * MAX_RELAXED + 1, 7));
+        assert!(e.message.contains("at most 64"), "{e:?}");
     }
 
     #[test]

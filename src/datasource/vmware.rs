@@ -1,9 +1,12 @@
 //! `--from-vmware-ovf-env` and `--from-vmware-guestinfo`: VMware's `guestinfo.*` values, from
-//! an OVF environment file, and the user-data, metadata and network map they describe.
+//! an OVF environment file or the hypervisor's backdoor RPC, and the user-data, metadata and
+//! network map they describe.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::datasource::http::{HttpClient, HttpOptions, METADATA_CAP};
 use crate::datasource::{
@@ -14,11 +17,104 @@ use crate::datasource::{
 /// loops until a gap, and a bound costs nothing real.
 const MAX_INDEX: usize = 1024;
 
+/// One backdoor read may take this long; the RPC is synchronous port I/O that a broken
+/// hypervisor could stall.
+const BACKDOOR_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The hypervisor's key-value store, `guestinfo.KEY` read by KEY. A trait so that the lookup
+/// order can be tested without VMware.
+pub trait GuestInfo: std::fmt::Debug + Send + Sync {
+    /// The value of `guestinfo.KEY`; None when the key is not set.
+    fn get(&self, key: &str) -> Result<Option<String>, String>;
+    /// Whether the store can be read at all, said at once; never a port access off VMware.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// The real store: VMware's backdoor, through the `vmw_backdoor` crate (as afterburn reads it).
+#[derive(Debug, Default)]
+pub struct Backdoor;
+
+impl GuestInfo for Backdoor {
+    fn get(&self, key: &str) -> Result<Option<String>, String> {
+        self.check()?;
+        let full = format!("guestinfo.{key}");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let name = full.clone();
+        // A thread, so that a stalled RPC is a timeout and not a hung boot.
+        std::thread::Builder::new()
+            .name("vmware-backdoor".into())
+            .spawn(move || {
+                let _ = tx.send(backdoor_read(&name));
+            })
+            .map_err(|e| format!("cannot start the backdoor reader: {e}"))?;
+        match rx.recv_timeout(BACKDOOR_TIMEOUT) {
+            Ok(result) => result.map_err(|e| format!("reading {full}: {e}")),
+            Err(_) => Err(format!(
+                "reading {full}: no answer from the VMware backdoor within {} s",
+                BACKDOOR_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if vmware_hypervisor() {
+            Ok(())
+        } else {
+            Err(NOT_VMWARE.to_string())
+        }
+    }
+}
+
+const NOT_VMWARE: &str = "VMware guestinfo backdoor not supported on this machine (not a VMware \
+                          virtual machine: CPUID names no VMware hypervisor)";
+
+/// One `info-get` over a fresh enhanced-RPC channel. Privileged access (`iopl`) first, which
+/// `kernel_lockdown(7)` may refuse; then unprivileged, which VMware also serves.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn backdoor_read(key: &str) -> Result<Option<String>, String> {
+    let mut guard = vmw_backdoor::probe_backdoor_privileged()
+        .or_else(|_| vmw_backdoor::probe_backdoor())
+        .map_err(|e| format!("the VMware backdoor does not answer: {e}"))?;
+    let mut channel = guard
+        .open_enhanced_chan()
+        .map_err(|e| format!("cannot open an RPC channel: {e}"))?;
+    let value = channel
+        .get_guestinfo(key.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let _ = channel.close();
+    value
+        .map(|bytes| String::from_utf8(bytes).map_err(|_| "the value is not UTF-8 text".into()))
+        .transpose()
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn backdoor_read(_key: &str) -> Result<Option<String>, String> {
+    Err("the VMware backdoor is only implemented on x86_64 Linux".into())
+}
+
 #[derive(Debug, Clone)]
 enum Store {
     OvfFile(PathBuf),
-    Backdoor,
+    Guestinfo(Arc<dyn GuestInfo>),
     Map(BTreeMap<String, String>),
+}
+
+/// Where values are looked up once the store is open.
+enum Values {
+    Map(BTreeMap<String, String>),
+    Live(Arc<dyn GuestInfo>),
+}
+
+impl Values {
+    fn get(&self, key: &str) -> Result<Option<String>, DatasourceError> {
+        let value = match self {
+            Values::Map(m) => m.get(key).cloned(),
+            Values::Live(info) => info
+                .get(key)
+                .map_err(|e| DatasourceError::Unsupported(e.to_string()))?,
+        };
+        Ok(value.filter(|v| !v.is_empty()))
+    }
 }
 
 #[derive(Debug)]
@@ -36,13 +132,15 @@ impl Vmware {
         }
     }
 
-    /// The hypervisor's guestinfo store. The backdoor (an I/O-port RPC to the hypervisor) is not
-    /// implemented: without a VMware machine to test it on, inline port I/O is not something to
-    /// ship blind. The hypervisor is still detected (CPUID only, never a port access), so the
-    /// "unavailable" message says which case applies.
+    /// The hypervisor's guestinfo store, over the backdoor.
     pub fn guestinfo(http: &HttpOptions) -> Vmware {
+        Vmware::guestinfo_from(Arc::new(Backdoor), http)
+    }
+
+    /// A guestinfo store behind the trait (the backdoor, or a stand-in in tests).
+    pub fn guestinfo_from(info: Arc<dyn GuestInfo>, http: &HttpOptions) -> Vmware {
         Vmware {
-            store: Store::Backdoor,
+            store: Store::Guestinfo(info),
             http: HttpClient::new(http),
         }
     }
@@ -59,14 +157,27 @@ impl Vmware {
     fn location(&self) -> String {
         match &self.store {
             Store::OvfFile(p) => p.display().to_string(),
-            Store::Backdoor | Store::Map(_) => "VMware guestinfo".to_string(),
+            Store::Guestinfo(_) | Store::Map(_) => "VMware guestinfo".to_string(),
         }
     }
 
-    fn values(&self) -> Result<BTreeMap<String, String>, DatasourceError> {
+    /// Opens the store as the reference does: an OVF file's properties; for guestinfo, the OVF
+    /// environment in `guestinfo.ovfenv` when it is set, else each key read on its own.
+    fn values(&self) -> Result<Values, DatasourceError> {
         match &self.store {
-            Store::Map(m) => Ok(m.clone()),
-            Store::Backdoor => Err(DatasourceError::Unsupported(backdoor_unavailable())),
+            Store::Map(m) => Ok(Values::Map(m.clone())),
+            Store::Guestinfo(info) => {
+                let live = Values::Live(info.clone());
+                match live.get("ovfenv")? {
+                    Some(ovf) => parse_ovf_env(&ovf).map(Values::Map).map_err(|message| {
+                        DatasourceError::Xml {
+                            location: "VMware guestinfo.ovfenv".into(),
+                            message,
+                        }
+                    }),
+                    None => Ok(live),
+                }
+            }
             Store::OvfFile(path) => {
                 let bytes = read_file_capped(path, METADATA_CAP)?.ok_or_else(|| {
                     DatasourceError::io(path, std::io::Error::from(std::io::ErrorKind::NotFound))
@@ -77,7 +188,7 @@ impl Vmware {
                 };
                 let text = std::str::from_utf8(&bytes)
                     .map_err(|e| xml_error(format!("{e} (expected UTF-8 text)")))?;
-                parse_ovf_env(text).map_err(xml_error)
+                parse_ovf_env(text).map(Values::Map).map_err(xml_error)
             }
         }
     }
@@ -127,17 +238,6 @@ pub fn vmware_hypervisor() -> bool {
     false
 }
 
-fn backdoor_unavailable() -> String {
-    if vmware_hypervisor() {
-        "VMware guestinfo backdoor not supported on this machine (kindling does not implement \
-         the backdoor RPC; use --from-vmware-ovf-env)"
-            .to_string()
-    } else {
-        "VMware guestinfo backdoor not supported on this machine (no VMware hypervisor detected)"
-            .to_string()
-    }
-}
-
 impl Datasource for Vmware {
     fn kind(&self) -> &'static str {
         "vmware"
@@ -146,7 +246,7 @@ impl Datasource for Vmware {
     fn describe(&self) -> String {
         match &self.store {
             Store::OvfFile(p) => format!("vmware ovf-env {}", p.display()),
-            Store::Backdoor => "vmware guestinfo".to_string(),
+            Store::Guestinfo(_) => "vmware guestinfo".to_string(),
             Store::Map(_) => "vmware values".to_string(),
         }
     }
@@ -154,7 +254,7 @@ impl Datasource for Vmware {
     fn check_availability(&self) -> Result<(), String> {
         match &self.store {
             Store::OvfFile(p) => path_exists(p),
-            Store::Backdoor => Err(backdoor_unavailable()),
+            Store::Guestinfo(info) => info.check(),
             Store::Map(_) => Ok(()),
         }
     }
@@ -167,13 +267,13 @@ impl Datasource for Vmware {
     /// `ignition.config.url`, then `coreos.config.url`, as FC orders them.
     fn fetch_user_data(&self) -> Result<Option<Vec<u8>>, DatasourceError> {
         let values = self.values()?;
-        let get = |k: &str| values.get(k).map(String::as_str).filter(|v| !v.is_empty());
         for prefix in ["ignition.config", "coreos.config"] {
-            let Some(data) = get(&format!("{prefix}.data")) else {
+            let Some(data) = values.get(&format!("{prefix}.data"))? else {
                 continue;
             };
             let key = format!("{prefix}.data.encoding");
-            let encoding = get(&key).unwrap_or("");
+            let encoding = values.get(&key)?.unwrap_or_default();
+            let encoding = encoding.as_str();
             // The write_files encodings, declared once in the schema; "" is plain text.
             if !encoding.is_empty() && !crate::config::schema::ENCODINGS.contains(&encoding) {
                 return Err(DatasourceError::malformed(
@@ -191,8 +291,8 @@ impl Datasource for Vmware {
                 });
         }
         for key in ["ignition.config.url", "coreos.config.url"] {
-            if let Some(u) = get(key) {
-                return url::fetch_required(&self.http, u).map(Some);
+            if let Some(u) = values.get(key)? {
+                return url::fetch_required(&self.http, &u).map(Some);
             }
         }
         Ok(None)
@@ -206,23 +306,22 @@ impl Datasource for Vmware {
 
 /// The reference's walk over `dns.*` and `interface.N.*`: addresses by role, and every
 /// non-empty value it looked at kept in the flat map `--convert-netconf=vmware` reads.
-fn metadata_from_values(
-    values: &BTreeMap<String, String>,
-    location: &str,
-) -> Result<Metadata, DatasourceError> {
+fn metadata_from_values(values: &Values, location: &str) -> Result<Metadata, DatasourceError> {
     let mut md = Metadata {
-        hostname: values.get("hostname").filter(|h| !h.is_empty()).cloned(),
+        hostname: values.get("hostname")?,
         ..Metadata::default()
     };
     let mut netconf = BTreeMap::new();
-    let mut save = |key: String| -> Option<String> {
-        let v = values.get(&key).filter(|v| !v.is_empty())?.clone();
+    let mut save = |key: String| -> Result<Option<String>, DatasourceError> {
+        let Some(v) = values.get(&key)? else {
+            return Ok(None);
+        };
         netconf.insert(key, v.clone());
-        Some(v)
+        Ok(Some(v))
     };
     for prefix in ["dns.server", "dns.domain"] {
         for i in 0..MAX_INDEX {
-            if save(format!("{prefix}.{i}")).is_none() {
+            if save(format!("{prefix}.{i}"))?.is_none() {
                 break;
             }
         }
@@ -230,15 +329,14 @@ fn metadata_from_values(
     for i in 0..MAX_INDEX {
         let mut found = false;
         for field in ["name", "mac", "dhcp"] {
-            found |= save(format!("interface.{i}.{field}")).is_some();
+            found |= save(format!("interface.{i}.{field}"))?.is_some();
         }
         let role = values
-            .get(&format!("interface.{i}.role"))
-            .map(String::as_str)
-            .unwrap_or("");
+            .get(&format!("interface.{i}.role"))?
+            .unwrap_or_default();
         for a in 0..MAX_INDEX {
             let key = format!("interface.{i}.ip.{a}.address");
-            let Some(address) = save(key.clone()) else {
+            let Some(address) = save(key.clone())? else {
                 break;
             };
             found = true;
@@ -248,7 +346,7 @@ fn metadata_from_values(
                     format!("invalid CIDR address {address:?}"),
                 )
             })?;
-            let slot = match (role, ip) {
+            let slot = match (role.as_str(), ip) {
                 ("public", IpAddr::V4(_)) => &mut md.public_ipv4,
                 ("public", IpAddr::V6(_)) => &mut md.public_ipv6,
                 ("private", IpAddr::V4(_)) => &mut md.private_ipv4,
@@ -264,8 +362,8 @@ fn metadata_from_values(
             *slot = Some(ip);
         }
         for r in 0..MAX_INDEX {
-            let gateway = save(format!("interface.{i}.route.{r}.gateway"));
-            let destination = save(format!("interface.{i}.route.{r}.destination"));
+            let gateway = save(format!("interface.{i}.route.{r}.gateway"))?;
+            let destination = save(format!("interface.{i}.route.{r}.destination"))?;
             if gateway.is_none() && destination.is_none() {
                 break;
             }
@@ -307,7 +405,7 @@ mod tests {
             ("interface.1.route.0.destination", "0.0.0.0/0"),
             ("unrelated", "x"),
         ]);
-        let md = metadata_from_values(&values, "t").unwrap();
+        let md = metadata_from_values(&Values::Map(values), "t").unwrap();
         assert_eq!(md.hostname.as_deref(), Some("vm1"));
         assert_eq!(md.public_ipv4, Some("10.0.0.10".parse().unwrap()));
         assert_eq!(md.public_ipv6, Some("2001:db8::10".parse().unwrap()));
@@ -325,14 +423,176 @@ mod tests {
     #[test]
     fn bad_addresses_and_roles_are_errors() {
         let bad_ip = map(&[("interface.0.ip.0.address", "10.0.0.10")]);
-        assert!(metadata_from_values(&bad_ip, "t").is_err());
+        assert!(metadata_from_values(&Values::Map(bad_ip), "t").is_err());
         let bad_role = map(&[
             ("interface.0.role", "dmz"),
             ("interface.0.ip.0.address", "10.0.0.10/24"),
         ]);
-        let e = metadata_from_values(&bad_role, "t")
+        let e = metadata_from_values(&Values::Map(bad_role), "t")
             .unwrap_err()
             .to_string();
         assert!(e.contains("unrecognized role: \"dmz\""), "{e}");
+    }
+
+    /// A stand-in for the backdoor that records which keys were asked for, in order.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        values: BTreeMap<String, String>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl GuestInfo for Recorder {
+        fn get(&self, key: &str) -> Result<Option<String>, String> {
+            self.asked.lock().unwrap().push(key.to_string());
+            Ok(self.values.get(key).cloned())
+        }
+        fn check(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn guestinfo(pairs: &[(&str, &str)]) -> (Vmware, Arc<Recorder>) {
+        let rec = Arc::new(Recorder {
+            values: map(pairs),
+            ..Default::default()
+        });
+        let source = Vmware::guestinfo_from(rec.clone(), &HttpOptions::default());
+        (source, rec)
+    }
+
+    fn asked(rec: &Recorder) -> Vec<String> {
+        std::mem::take(&mut *rec.asked.lock().unwrap())
+    }
+
+    #[test]
+    fn coreos_config_data_is_decoded_with_its_encoding() {
+        // base64 of "#cloud-config\nhostname: vm1\n"
+        let (source, rec) = guestinfo(&[
+            (
+                "coreos.config.data",
+                "I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogdm0xCg==",
+            ),
+            ("coreos.config.data.encoding", "base64"),
+            ("coreos.config.url", "http://127.0.0.1:9/never-fetched"),
+        ]);
+        let data = source.fetch_user_data().unwrap().unwrap();
+        assert_eq!(data, b"#cloud-config\nhostname: vm1\n");
+        // The keys, in the reference's order: the OVF environment first, then Ignition's data
+        // (absent), then CoreOS's with its encoding; the URLs are not read.
+        assert_eq!(
+            asked(&rec),
+            [
+                "ovfenv",
+                "ignition.config.data",
+                "coreos.config.data",
+                "coreos.config.data.encoding"
+            ]
+        );
+    }
+
+    #[test]
+    fn ignition_data_comes_before_coreos_data() {
+        let (source, _) = guestinfo(&[
+            ("ignition.config.data", "{\"ignition\":{}}"),
+            ("coreos.config.data", "#cloud-config\n"),
+        ]);
+        assert_eq!(
+            source.fetch_user_data().unwrap().unwrap(),
+            b"{\"ignition\":{}}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_encoding_is_an_error_naming_the_key() {
+        let (source, _) = guestinfo(&[
+            ("coreos.config.data", "x"),
+            ("coreos.config.data.encoding", "rot13"),
+        ]);
+        let e = source.fetch_user_data().unwrap_err().to_string();
+        assert!(e.contains("coreos.config.data.encoding"), "{e}");
+        assert!(e.contains("Unsupported encoding \"rot13\""), "{e}");
+    }
+
+    #[test]
+    fn without_data_the_urls_are_tried_in_order() {
+        // A real HTTP server on 127.0.0.1 that serves the user-data once.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap();
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let body = "#cloud-config\n";
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            request
+        });
+        let url = format!("http://127.0.0.1:{port}/user-data");
+        let (source, rec) = guestinfo(&[("coreos.config.url", &url)]);
+        assert_eq!(
+            source.fetch_user_data().unwrap().unwrap(),
+            b"#cloud-config\n"
+        );
+        assert!(server.join().unwrap().starts_with("GET /user-data "));
+        assert_eq!(
+            asked(&rec),
+            [
+                "ovfenv",
+                "ignition.config.data",
+                "coreos.config.data",
+                "ignition.config.url",
+                "coreos.config.url"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ovf_environment_in_guestinfo_replaces_the_key_reads() {
+        let ovf = r##"<?xml version="1.0"?><Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1"><PropertySection><Property oe:key="guestinfo.hostname" oe:value="from-ovf"/><Property oe:key="guestinfo.coreos.config.data" oe:value="#cloud-config"/></PropertySection></Environment>"##;
+        let (source, rec) = guestinfo(&[("ovfenv", ovf), ("hostname", "from-backdoor")]);
+        let md = source.fetch_metadata().unwrap();
+        assert_eq!(md.hostname.as_deref(), Some("from-ovf"));
+        assert_eq!(source.fetch_user_data().unwrap().unwrap(), b"#cloud-config");
+        // Only guestinfo.ovfenv went over the backdoor.
+        assert!(asked(&rec).iter().all(|k| k == "ovfenv"));
+    }
+
+    #[test]
+    fn metadata_is_read_key_by_key_from_the_backdoor() {
+        let (source, rec) = guestinfo(&[
+            ("hostname", "vm1"),
+            ("interface.0.name", "eth0"),
+            ("interface.0.role", "private"),
+            ("interface.0.ip.0.address", "10.0.0.10/24"),
+        ]);
+        let md = source.fetch_metadata().unwrap();
+        assert_eq!(md.hostname.as_deref(), Some("vm1"));
+        assert_eq!(md.private_ipv4, Some("10.0.0.10".parse().unwrap()));
+        let keys = asked(&rec);
+        assert_eq!(keys[..2], ["ovfenv", "hostname"]);
+        // The walk stops at the first interface with nothing set.
+        assert!(keys.contains(&"interface.1.name".to_string()));
+        assert!(!keys.iter().any(|k| k.starts_with("interface.2.")));
+    }
+
+    /// Off VMware (this test machine), the backdoor says so at once, from CPUID alone: no port
+    /// is touched (an `in` instruction outside VMware would kill the process).
+    #[test]
+    fn off_vmware_the_backdoor_is_refused_without_port_io() {
+        if vmware_hypervisor() {
+            return;
+        }
+        let e = Backdoor.get("coreos.config.data").unwrap_err();
+        assert!(e.contains("not a VMware virtual machine"), "{e}");
+        let source = Vmware::guestinfo(&HttpOptions::default());
+        let e = source.check_availability().unwrap_err();
+        assert!(e.contains("not a VMware virtual machine"), "{e}");
+        assert!(source.fetch_user_data().is_err());
     }
 }

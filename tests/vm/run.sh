@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kindling's end-to-end suite: boots a Debian guest with systemd under QEMU for each scenario,
-# with the freshly built static kindling and the units of dist/systemd/ installed by
-# `make install`, and checks the guest's real state afterwards. See tests/vm/README.md.
+# with the freshly built static kindling, the units of dist/systemd/, the man page and completions
+# installed from the Debian package `make deb` builds, and checks the guest's real state afterwards. See tests/vm/README.md.
 #
 #   tests/vm/run.sh [SCENARIO...]      (root; all scenarios by default)
 #
@@ -47,6 +47,8 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/bin/python3 ] || need+=(python3)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)   # lib/journal-proof.py
+command -v dpkg-deb >/dev/null || need+=(dpkg)
 if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
     t=$(date +%s)
@@ -86,8 +88,11 @@ ls -1d "$E2E_WORK"/run-* 2>/dev/null | LC_ALL=C sort | head -n -3 | xargs -r rm 
 t=$(date +%s)
 stage=$run/stage
 cp -a "$base/rootfs" "$stage"
-# The units and the binary exactly as a user installs them.
-make -C "$repo" --no-print-directory -s install DESTDIR="$stage" >&2
+# The binary, units, man page and completions exactly as a user installs them: the Debian
+# package `make deb` builds, installed by the guest's own dpkg (its database, its maintainer
+# scripts in a chroot of the image).
+deb=$(make -C "$repo" --no-print-directory -s deb)
+dpkg --root="$stage" --install "$deb" >&2
 cp -a "$here/overlay/." "$stage/"
 size_mb=$(( $(du -sm "$stage" | cut -f1) + 256 ))
 mkfs.ext4 -q -F -L e2e-root -d "$stage" "$run/root.img" "${size_mb}M" >/dev/null

@@ -148,3 +148,18 @@ PY
 )
     [ -n "$hit" ] && pass "kindling logged at priority <= $1: /$2/" || fail "kindling logged at priority <= $1: /$2/" "$(grep -o '"MESSAGE":"[^"]*"' "$R/kindling.json" | tail -n 8)"
 }
+
+# journal_proven UNIT IDENTIFIER: kindling's journal contract, from the guest's whole journal and
+# the scenario's user_data (lib/journal-proof.py): SYSLOG_IDENTIFIER and PRIORITY on its entries,
+# the documented MESSAGE_IDs per user, key set and file, and no password hash or file content
+# anywhere in the journal.
+journal_proven() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+            "ok   "*) pass "journal: ${line#ok   }" ;;
+            "FAIL "*) fail "journal: ${line#FAIL }" ;;
+            *) fail "journal proof: $line" ;;
+        esac
+    done < <("${PYTHON:-python3}" "$here/lib/journal-proof.py" "$R" "$here/scenarios/$name/user_data" "$1" "$2" 2>&1)
+}

@@ -87,3 +87,11 @@ link_is /etc/systemd/system/e2e-masked.service /dev/null
 unit_is e2e-masked.service masked ""
 link_is /etc/systemd/system/e2e-vendor.service /dev/null
 unit_is e2e-vendor.service masked ""
+
+# --- the journal, proven from the guest's own (lib/journal-proof.py)
+journal_proven user-configdrive.service coreos-cloudinit
+# --- installed from the Debian package (run.sh: dpkg --root), as dpkg records it
+out_has dpkg-kindling.txt '^kindling [0-9.]+ install ok installed$'
+out_has dpkg-kindling.txt '^/usr/share/man/man1/kindling\.1\.gz$'
+out_has dpkg-kindling.txt '^/usr/share/doc/kindling/copyright$'
+out_has dpkg-kindling.txt '^/usr/share/bash-completion/completions/kindling$'
