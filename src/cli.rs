@@ -2,7 +2,8 @@
 //! (`-from-file`, `-validate`, … in Go's single-dash style), mapped to exit codes.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -121,7 +122,7 @@ pub struct ValidateArgs {
     /// User-data files to check (`-` is standard input, the default). Gzip, multipart MIME,
     /// scripts and Ignition are recognised as a datasource would hand them over.
     #[arg(value_name = "FILE")]
-    pub files: Vec<String>,
+    pub files: Vec<PathBuf>,
     /// Output format: compiler-style text, or one JSON object per file per line
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -167,7 +168,7 @@ fn existing_dir(s: &str) -> Result<PathBuf, String> {
 pub struct SourceArgs {
     /// Read user-data from a local file
     #[arg(long, value_name = "PATH")]
-    pub from_file: Option<String>,
+    pub from_file: Option<PathBuf>,
     /// Read user-data and metadata from a config drive mounted at PATH
     #[arg(long, value_name = "PATH")]
     pub from_configdrive: Option<String>,
@@ -363,7 +364,18 @@ pub fn translate_legacy_flags(args: Vec<OsString>) -> Vec<OsString> {
 
 /// One argument of [`translate_legacy_flags`]; sets `value_next` when it takes the next one.
 fn translate_one(i: usize, arg: OsString, value_next: &mut bool) -> OsString {
-    let Some(s) = arg.to_str() else { return arg };
+    let Some(s) = arg.to_str() else {
+        // A file name after `=` may be any bytes; the flag name before it is ASCII.
+        let bytes = arg.as_bytes();
+        let name = bytes.split(|&b| b == b'=').next().unwrap_or(b"");
+        let legacy = name.strip_prefix(b"-").filter(|n| !n.starts_with(b"-"));
+        if i > 0 && legacy.is_some_and(|n| LEGACY_FLAGS.iter().any(|f| f.as_bytes() == n)) {
+            let mut dashed = OsString::from("-");
+            dashed.push(&arg);
+            return dashed;
+        }
+        return arg;
+    };
     if i == 0 || !s.starts_with('-') || s == "-" {
         return arg;
     }
@@ -452,14 +464,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-pub(crate) fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
-    if name == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf)?;
-        Ok(buf)
+/// Reads one input of `validate` with the cap a datasource puts on user-data: what the fetch
+/// path would refuse is refused here too, and `/dev/zero` cannot exhaust memory.
+pub(crate) fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {
+    let name = name.as_ref();
+    let cap = datasource::http::USER_DATA_CAP;
+    let read = if name == Path::new("-") {
+        datasource::http::read_capped(std::io::stdin().lock(), cap, 0)
     } else {
-        std::fs::read(name)
-    }
+        let file = std::fs::File::open(name).map_err(|e| e.to_string())?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        datasource::http::read_capped(file, cap, size.min(cap as u64 + 1) as usize)
+    };
+    read.map_err(|e| match e {
+        datasource::http::ReadError::TooLarge => format!(
+            "it is larger than {} MiB, the most user-data a datasource accepts",
+            cap >> 20
+        ),
+        datasource::http::ReadError::Io(e) => e.to_string(),
+    })
 }
 
 fn run_validate(args: &ValidateArgs) -> i32 {
@@ -468,7 +491,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
             eprintln!("kindling validate: no FILE given and standard input is a terminal; pass a file or pipe one in (see --help)");
             return EXIT_USAGE;
         }
-        vec!["-".to_string()]
+        vec![PathBuf::from("-")]
     } else {
         args.files.clone()
     };
@@ -493,14 +516,16 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut errors, mut warnings, mut failed) = (0usize, 0usize, false);
-    for name in &files {
-        let mut report = match read_input(name) {
-            Ok(data) => validate::validate_with(&data, (name != "-").then_some(name), options),
+    for path in &files {
+        // A name that is not UTF-8 is shown with U+FFFD where its bytes are not text.
+        let name = path.to_string_lossy();
+        let mut report = match read_input(path) {
+            Ok(data) => validate::validate_with(&data, (name != "-").then_some(&*name), options),
             Err(e) => {
                 let what = if name == "-" {
                     "standard input"
                 } else {
-                    name.as_str()
+                    name.as_ref()
                 };
                 let mut r = Report::default();
                 r.findings.push(crate::report::Finding::new(
@@ -524,8 +549,8 @@ fn run_validate(args: &ValidateArgs) -> i32 {
             .count();
         failed |= report.has_errors() || (args.strict && report.has_warnings());
         let text = match args.format {
-            Format::Human => crate::cmd::color::validate_report(&report.to_human(name), name),
-            Format::Json => report.to_json(name) + "\n",
+            Format::Human => crate::cmd::color::validate_report(&report.to_human(&name), &name),
+            Format::Json => report.to_json(&name) + "\n",
         };
         let _ = out.write_all(text.as_bytes());
     }
@@ -585,7 +610,7 @@ impl SourceArgs {
     /// The datasource module's view of the flags.
     fn to_sources(&self) -> datasource::Sources {
         datasource::Sources {
-            file: self.from_file.as_ref().map(PathBuf::from),
+            file: self.from_file.clone(),
             url: self.from_url.clone(),
             configdrive: self.from_configdrive.as_ref().map(PathBuf::from),
             ec2: self.from_ec2_metadata.clone().or_else(|| {
@@ -609,9 +634,15 @@ fn select_source(
     timeout: Duration,
     check_once: bool,
 ) -> Result<Box<dyn datasource::Datasource>, String> {
+    // One deadline for the whole fetch: the race, then metadata and user-data with their
+    // retries, all end by `--timeout` (the source keeps these options for its later requests).
     let opts = datasource::SelectOptions {
         timeout,
         check_once,
+        http: datasource::http::HttpOptions {
+            deadline: std::time::Instant::now().checked_add(timeout),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let source = datasource::select(&sources.to_sources(), &opts).map_err(|e| e.to_string())?;
@@ -681,13 +712,25 @@ fn run_apply(args: &ApplyArgs, plan_only: bool) -> i32 {
         eprintln!("kindling: {usage}");
         return EXIT_USAGE;
     }
+    // `useradd --prefix` and the commands run under the root need an absolute path, whatever
+    // the working directory they run in.
+    let root = match args.root.as_deref().map(std::path::absolute).transpose() {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!(
+                "kindling: --root {}: {e}",
+                args.root.as_deref().unwrap_or(Path::new("")).display()
+            );
+            return EXIT_USAGE;
+        }
+    };
     let options = plan::Options {
         ssh_key_name: args.ssh_key_name.clone(),
         workspace: args.workspace.clone(),
     };
     apply_flow(
         &sources,
-        args.root.as_deref(),
+        root.as_deref(),
         plan_only.then_some(args.format),
         Duration::from_secs(args.job_timeout),
         Duration::from_secs(args.timeout),
@@ -721,9 +764,27 @@ fn apply_flow(
             Severity::Info => log::info!("{}: {}", p.part, p.message),
         }
     }
+    if !loaded.unset_addresses.is_empty() {
+        let names: Vec<String> = loaded
+            .unset_addresses
+            .iter()
+            .map(|t| format!("${t}"))
+            .collect();
+        let vars: Vec<String> = loaded
+            .unset_addresses
+            .iter()
+            .map(|t| format!("COREOS_{}", t.to_ascii_uppercase()))
+            .collect();
+        log::warn!(
+            "{} replaced by an empty string: the metadata has no such address and {} {} not set",
+            names.join(", "),
+            vars.join(", "),
+            if vars.len() == 1 { "is" } else { "are" }
+        );
+    }
     for part in &loaded.parts {
-        if let plan::Part::Ignored { label, kind } = part {
-            log::info!("{label}: ignoring part of type {kind}");
+        if let plan::Part::Ignored { label, reason, .. } = part {
+            log::warn!("{label}: not applied: {reason}");
         }
     }
 
@@ -939,7 +1000,10 @@ mod tests {
         ])))
         .unwrap();
         assert!(!cli.compat.validate);
-        assert_eq!(cli.compat.sources.from_file.as_deref(), Some("f"));
+        assert_eq!(
+            cli.compat.sources.from_file.as_deref(),
+            Some(Path::new("f"))
+        );
         let cli = Cli::try_parse_from(os(&["k", "--validate", "--from-file=f"])).unwrap();
         assert!(cli.compat.validate);
     }

@@ -71,6 +71,44 @@ pub fn normalize(findings: &mut Vec<Finding>) {
     findings.dedup();
 }
 
+/// Characters of a source line shown around the column; a longer line is cut to this window.
+const EXCERPT_WIDTH: usize = 120;
+
+/// One source line as the human format shows it, and the padding that puts a caret under
+/// column `col`. Control characters are escaped (a hostile config must not drive the reader's
+/// terminal), tabs kept so that the caret lines up under tab-indented text, and a long line is
+/// cut to a window around the column, an ellipsis marking each cut.
+fn excerpt_line(line: &str, col: usize) -> (String, String) {
+    let at = col.saturating_sub(1);
+    let start = at.saturating_sub(EXCERPT_WIDTH / 2);
+    let mut chars = line.chars().skip(start);
+    let (mut shown, mut caret_pad) = (String::new(), String::new());
+    if start > 0 {
+        shown.push('…');
+        caret_pad.push(' ');
+    }
+    for i in start..start + EXCERPT_WIDTH {
+        let Some(c) = chars.next() else { break };
+        let before = shown.chars().count();
+        if c == '\t' || !c.is_control() {
+            shown.push(c);
+        } else {
+            shown.extend(c.escape_debug());
+        }
+        if i < at {
+            let width = shown.chars().count() - before;
+            caret_pad.extend(std::iter::repeat_n(
+                if c == '\t' { '\t' } else { ' ' },
+                width,
+            ));
+        }
+    }
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    (shown, caret_pad)
+}
+
 /// The findings for one input, with the text they point into (decompressed when the input was
 /// gzip) so that the human format can show the offending line.
 #[derive(Debug, Clone, Default)]
@@ -109,13 +147,8 @@ impl Report {
             let line = line.strip_suffix('\r').unwrap_or(line);
             let gutter = f.pos.line.to_string();
             let pad = " ".repeat(gutter.len());
-            // Keep tabs in the caret line so that it lines up under tab-indented text.
-            let caret_pad: String = line
-                .chars()
-                .take(f.pos.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let _ = writeln!(out, "{pad} |\n{gutter} | {line}\n{pad} | {caret_pad}^");
+            let (shown, caret_pad) = excerpt_line(line, f.pos.col);
+            let _ = writeln!(out, "{pad} |\n{gutter} | {shown}\n{pad} | {caret_pad}^");
         }
         out
     }
@@ -218,5 +251,44 @@ mod tests {
         normalize(&mut v);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].pos.line, 1);
+    }
+
+    #[test]
+    fn the_excerpt_escapes_control_characters_and_keeps_the_caret() {
+        let r = Report {
+            findings: vec![Finding::new(Code::InvalidValue, Pos::new(1, 14), "m")],
+            source: "hostname: \x1b]0;x\x07bad\n".into(),
+        };
+        assert_eq!(
+            r.to_human("a"),
+            "a:1:14: error[invalid-value]: m\n  |\n1 | hostname: \\u{1b}]0;x\\u{7}bad\n  |                   ^\n"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_column() {
+        let line = format!("hostname: {}Z{}", "a".repeat(15 << 20), "b".repeat(1000));
+        let col = 11 + (15 << 20);
+        let r = Report {
+            findings: vec![Finding::new(Code::InvalidValue, Pos::new(1, col), "m")],
+            source: line,
+        };
+        let text = r.to_human("a");
+        assert!(text.len() < 400, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines[2].strip_prefix("1 | ").unwrap();
+        let caret = lines[3].strip_prefix("  | ").unwrap();
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(caret.chars().count(), 62);
+        assert_eq!(shown.chars().nth(caret.chars().count() - 1), Some('Z'));
+        // Short lines are shown whole.
+        let r = Report {
+            findings: vec![Finding::new(Code::InvalidValue, Pos::new(1, 3), "m")],
+            source: "a: b".into(),
+        };
+        assert_eq!(
+            r.to_human("f"),
+            "f:1:3: error[invalid-value]: m\n  |\n1 | a: b\n  |   ^\n"
+        );
     }
 }

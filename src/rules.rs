@@ -45,7 +45,8 @@ rules! {
     YamlSyntax "yaml-syntax" Error "YAML that does not parse";
     RootNotMapping "root-not-mapping" Error "a cloud-config whose root is not a mapping";
     DuplicateKey "duplicate-key" Error "a key given twice in one mapping (`-` and `_` spellings are one key)";
-    AliasLimit "alias-limit" Error "aliases that expand the document to too many nodes";
+    AliasLimit "alias-limit" Error "aliases that expand the document past what kindling reads (nodes, or 16 MiB of text beyond its own); nothing of it is applied";
+    AliasRepeat "alias-repeat" Info "list items that are aliases of an earlier item of the list: the same entry, applied once";
     ExtraDocument "extra-document" Warning "a further YAML document (`---`): only the first is used";
     QuotedScalarIndent "quoted-scalar-indent" Warning "a quoted scalar's continuation line indented by a tab or less than its key: YAML 1.2 forbids it, coreos-cloudinit (and kindling) accept it";
     TabBlankLine "tab-blank-line" Warning "a blank line holding a tab, which coreos-cloudinit's parser rejects";

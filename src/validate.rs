@@ -196,7 +196,7 @@ fn multipart(data: &[u8], options: config::Options) -> Vec<Finding> {
 }
 
 /// The line-1 error for a payload that is none of the known kinds, naming the likely mistake.
-fn header_mistake(data: &[u8]) -> String {
+pub(crate) fn header_mistake(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
     let first = text.lines().next().unwrap_or("");
     let first = first.trim_end_matches(|c: char| c.is_whitespace());

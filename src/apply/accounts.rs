@@ -114,6 +114,15 @@ fn groups(root: &Path) -> Vec<Group> {
         .collect()
 }
 
+/// Whether a group exists in the root's group file, by name or, as shadow-utils also reads
+/// a group argument, by numeric id.
+pub fn group_exists(root: &Path, group: &str) -> bool {
+    let gid = parse_id(group);
+    groups(root)
+        .iter()
+        .any(|g| g.name == group || Some(g.gid) == gid)
+}
+
 pub fn group_gid(root: &Path, name: &str) -> Option<u32> {
     groups(root)
         .into_iter()

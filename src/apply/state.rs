@@ -59,9 +59,13 @@ impl State for TargetState<'_> {
         accounts::shadow_hash(&self.root, name)
     }
 
-    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)> {
-        let o = accounts::resolve_owner(&self.root, spec).ok()?;
-        Some((o.uid, o.gid))
+    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String> {
+        let o = accounts::resolve_owner(&self.root, spec).map_err(|e| e.to_string())?;
+        Ok((o.uid, o.gid))
+    }
+
+    fn group_exists(&self, group: &str) -> bool {
+        accounts::group_exists(&self.root, group)
     }
 
     fn hostname(&self) -> Option<String> {

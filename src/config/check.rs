@@ -2,7 +2,7 @@
 //! values the typed model is built from come out of this one walk.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::directives::FileKind;
 use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
@@ -136,7 +136,17 @@ fn parse_float(s: &str) -> Option<f64> {
 pub struct Checked {
     pub root: Entries,
     pub findings: Vec<Finding>,
+    /// Aliases expand the document beyond what kindling reads; none of it may be applied.
+    pub exhausted: bool,
 }
+
+/// Scalar bytes that aliases may add to a document's own text: each alias of a string is read
+/// (checked, copied into the model) again, so this bounds memory and time whatever the aliases.
+pub const MAX_ALIASED_BYTES: usize = 16 << 20;
+
+/// Node reads per node of the tree: each is read about three times (entry, value, item) when
+/// nothing is aliased.
+const VISITS_PER_NODE: usize = 8;
 
 /// Checks `doc` (parsed from `text`) against the cloud-config schema.
 pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
@@ -146,8 +156,8 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
         template: options.template,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
-        // Each node is read about three times (entry, value, item) when nothing is aliased.
-        budget: doc.nodes.len().saturating_mul(8).max(10_000),
+        budget: doc.nodes.len().saturating_mul(VISITS_PER_NODE).max(10_000),
+        bytes_left: text.len().saturating_add(MAX_ALIASED_BYTES),
         budget_reported: false,
         scopes: vec![Scope::default()],
     };
@@ -181,6 +191,7 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
     root.invalid.extend(outer.invalid);
     Checked {
         root,
+        exhausted: w.budget_reported,
         findings: w.findings,
     }
 }
@@ -204,6 +215,8 @@ struct Walker<'d> {
     findings: Vec<Finding>,
     /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
     budget: usize,
+    /// Scalar bytes left to read: a 10 KB string aliased a million times is 10 GB of reading.
+    bytes_left: usize,
     budget_reported: bool,
     /// One per mapping being read, innermost last; an error belongs to the innermost one.
     scopes: Vec<Scope>,
@@ -276,18 +289,36 @@ impl<'d> Walker<'d> {
     /// Spends one node visit; false once aliases have expanded the tree too far.
     fn visit(&mut self, at: Pos) -> bool {
         if self.budget == 0 {
-            if !self.budget_reported {
-                self.budget_reported = true;
-                self.error(
-                    Code::AliasLimit,
-                    at,
-                    "aliases expand this document to too many nodes; not read further".into(),
-                );
-            }
+            self.exhausted(at, "nodes");
             return false;
         }
         self.budget -= 1;
         true
+    }
+
+    /// Spends the bytes of one scalar read; false once aliases have expanded the text too far.
+    fn read_bytes(&mut self, at: Pos, n: usize) -> bool {
+        if self.budget == 0 || n > self.bytes_left {
+            self.budget = 0;
+            self.exhausted(at, "bytes");
+            return false;
+        }
+        self.bytes_left -= n;
+        true
+    }
+
+    fn exhausted(&mut self, at: Pos, what: &str) {
+        if !self.budget_reported {
+            self.budget_reported = true;
+            self.error(
+                Code::AliasLimit,
+                at,
+                format!(
+                    "aliases expand this document to too many {what} (kindling reads its text plus at most {} MiB, and {VISITS_PER_NODE} reads per node); nothing in it is applied",
+                    MAX_ALIASED_BYTES >> 20,
+                ),
+            );
+        }
     }
 
     fn scalar(&self, id: NodeId) -> Option<(&'d str, Style)> {
@@ -481,6 +512,9 @@ impl<'d> Walker<'d> {
                 continue;
             }
             if let Some(v) = self.value(e.value, field, key) {
+                if let (SectionKind::UnitEnvironment, Value::Str(text)) = (section.kind, &v) {
+                    self.specifiers(key, text, vpos);
+                }
                 out.values.push((field, v));
             }
         }
@@ -508,6 +542,21 @@ impl<'d> Walker<'d> {
         out.invalid = scope.invalid;
         out.lenient = scope.lenient;
         out
+    }
+
+    /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
+    /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
+    fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
+        if let Some(&(_, c)) = unitfile::bad_specifiers(text).first() {
+            self.find(
+                Code::UnitSpecifier,
+                pos,
+                format!(
+                    "{key}: \"%{}\" is not a systemd specifier, so systemd ignores this setting; write \"%%\" for a literal \"%\"",
+                    c.escape_debug()
+                ),
+            );
+        }
     }
 
     /// The value node of `key` among a mapping's entries.
@@ -748,6 +797,9 @@ impl<'d> Walker<'d> {
                 let Some((text, _)) = self.scalar(rid) else {
                     return wrong(self, "");
                 };
+                if !self.read_bytes(at, text.len()) {
+                    return None;
+                }
                 if node.is_binary() {
                     return match decode::base64(text.as_bytes()) {
                         Ok(bytes) => {
@@ -834,6 +886,9 @@ impl<'d> Walker<'d> {
                         Some((text, style))
                             if !(style == Style::Plain && classify_plain(text) == Plain::Null) =>
                         {
+                            if !self.read_bytes(ipos, text.len()) {
+                                break;
+                            }
                             if self.rule(field, key, text, ir) {
                                 out.push(Value::Str(text.to_string()));
                             }
@@ -864,12 +919,23 @@ impl<'d> Walker<'d> {
                     return wrong(self, hint);
                 };
                 let mut out = Vec::new();
+                // Items that are aliases of an earlier item of this list: the same entry, which
+                // applying again changes nothing, so it is read and applied once.
+                let mut read: HashSet<NodeId> = HashSet::new();
+                let mut repeats = (0usize, Pos::default());
                 for &item in items {
                     let ipos = self.doc.node(item).pos;
                     if !self.visit(ipos) {
                         break;
                     }
                     let ir = self.doc.resolve(item);
+                    if !read.insert(ir) {
+                        if repeats.0 == 0 {
+                            repeats.1 = ipos;
+                        }
+                        repeats.0 += 1;
+                        continue;
+                    }
                     if matches!(self.doc.node(ir).kind, NodeKind::Map(_)) {
                         // Kept even when invalid (a required key missing, a value wrong): apply
                         // reports the entry as failed and skips it whole.
@@ -885,6 +951,15 @@ impl<'d> Walker<'d> {
                             ),
                         );
                     }
+                }
+                if repeats.0 > 0 {
+                    let (n, at) = repeats;
+                    let items = if n == 1 { "item" } else { "items" };
+                    self.find(
+                        Code::AliasRepeat,
+                        at,
+                        format!("{n} {items} of {key} repeat an earlier item through an alias; each entry is applied once"),
+                    );
                 }
                 Some(Value::List(out))
             }
@@ -946,7 +1021,7 @@ impl<'d> Walker<'d> {
                 Err(why) if values::lacks_known_unit_suffix(text) => {
                     let message = format!("invalid unit name {}: {why}", excerpt(text));
                     let note = format!(
-                        "unit name {} has no known unit type suffix; applied under that name, as coreos-cloudinit does",
+                        "unit name {} has no known unit type suffix, so systemd will not load it; written or masked under that name, as coreos-cloudinit does",
                         excerpt(text)
                     );
                     self.lenient(Code::InvalidUnitName, pos, message, note);
@@ -1171,5 +1246,66 @@ mod tests {
         assert!(check_file_path("/usr/share/oem/cloud-config.yml").is_ok());
         assert!(check_file_path("etc/motd").is_err());
         assert!(check_file_path("").is_err());
+    }
+
+    fn parsed(text: &str) -> crate::config::Parsed {
+        crate::config::parse(text)
+    }
+
+    #[test]
+    fn an_entry_repeated_by_aliases_is_read_and_applied_once() {
+        let text = format!(
+            "#cloud-config\n\
+             write_files:\n  - &f {{path: /etc/a, content: x}}\n  - *f\n\
+             users:\n  - &p {{name: deploy}}\n  - *p\n\
+             coreos:\n  units:\n    - &u {{name: a.service, content: \"[Service]\\nExecStart=/bin/true\\n\"}}\n{}",
+            "    - *u\n".repeat(1000)
+        );
+        let p = parsed(&text);
+        assert!(p.syntax_ok, "{:?}", p.findings);
+        assert_eq!(p.config.coreos.units.len(), 1);
+        assert_eq!(p.config.write_files.len(), 1);
+        assert_eq!(p.config.users.len(), 1);
+        let messages: Vec<&str> = p.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            messages.contains(
+                &"1000 items of \"units\" repeat an earlier item through an alias; each entry is applied once"
+            ),
+            "{messages:?}"
+        );
+        // A merge makes a new entry, which is read (and applied) as written.
+        let p = parsed("#cloud-config\ncoreos:\n  units:\n    - &u {name: a.service, command: start}\n    - {<<: *u}\n");
+        assert_eq!(p.config.coreos.units.len(), 2);
+    }
+
+    #[test]
+    fn aliases_that_expand_past_the_byte_budget_are_refused_whole() {
+        // 64 KiB aliased 300 times is 19 MiB of text to read: past the text plus 16 MiB.
+        let key = format!("ssh-ed25519 {}", "A".repeat(64 << 10));
+        let text = format!(
+            "#cloud-config\nhostname: web\nssh_authorized_keys: [&k '{key}'{}]\n",
+            ", *k".repeat(300)
+        );
+        let p = parsed(&text);
+        assert!(!p.syntax_ok);
+        assert_eq!(p.config, crate::config::CloudConfig::default());
+        let e = p
+            .findings
+            .iter()
+            .find(|f| f.severity == crate::report::Severity::Error)
+            .unwrap();
+        assert!(
+            e.message
+                .starts_with("aliases expand this document to too many bytes"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.ends_with("nothing in it is applied"));
+        // Under the budget, the same aliases are read as written.
+        let text = format!(
+            "#cloud-config\nssh_authorized_keys: [&k '{key}'{}]\n",
+            ", *k".repeat(100)
+        );
+        assert_eq!(parsed(&text).config.ssh_authorized_keys.unwrap().len(), 101);
     }
 }

@@ -23,7 +23,8 @@ use crate::rules::Code;
 pub struct Parsed {
     pub config: CloudConfig,
     pub findings: Vec<Finding>,
-    /// False when the YAML did not parse at all; `config` is then empty.
+    /// False when the YAML did not parse at all, or aliases expand it beyond what kindling
+    /// reads; `config` is then empty.
     pub syntax_ok: bool,
 }
 
@@ -75,6 +76,14 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
     }
     findings.extend(tab_only_lines(&doc, text));
     crate::report::normalize(&mut findings);
+    if checked.exhausted {
+        // Half a hostile document is no better than none of it.
+        return Parsed {
+            config: CloudConfig::default(),
+            findings,
+            syntax_ok: false,
+        };
+    }
     Parsed {
         config: CloudConfig::from_entries(&checked.root),
         findings,

@@ -51,6 +51,9 @@ pub enum SectionKind {
     Plain,
     Coreos,
     WriteFile,
+    /// etcd, etcd2, fleet, locksmith: values become `Environment=` lines of a drop-in, where
+    /// systemd expands `%` specifiers.
+    UnitEnvironment,
     /// A `coreos.units` entry: its content is checked by its name's unit type.
     Unit,
 }
@@ -372,7 +375,7 @@ pub static FLANNEL: Section = Section {
 
 pub static LOCKSMITH: Section = Section {
     what: "locksmith",
-    kind: SectionKind::Plain,
+    kind: SectionKind::UnitEnvironment,
     env_prefix: Some("LOCKSMITHD_"),
     fields: &[
         s("endpoint"),
@@ -393,7 +396,7 @@ pub static LOCKSMITH: Section = Section {
 
 pub static FLEET: Section = Section {
     what: "fleet",
-    kind: SectionKind::Plain,
+    kind: SectionKind::UnitEnvironment,
     env_prefix: Some("FLEET_"),
     fields: &[
         s("agent_ttl"),
@@ -418,7 +421,7 @@ pub static FLEET: Section = Section {
 
 pub static ETCD2: Section = Section {
     what: "etcd2",
-    kind: SectionKind::Plain,
+    kind: SectionKind::UnitEnvironment,
     env_prefix: Some("ETCD_"),
     fields: &[
         s("advertise_client_urls"),
@@ -468,7 +471,7 @@ pub static ETCD2: Section = Section {
 
 pub static ETCD: Section = Section {
     what: "etcd",
-    kind: SectionKind::Plain,
+    kind: SectionKind::UnitEnvironment,
     env_prefix: Some("ETCD_"),
     fields: &[
         s("addr"),

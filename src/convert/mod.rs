@@ -376,6 +376,7 @@ fn ignored(label: String, kind: &str, first_line: usize) -> Source {
         part: Part::Ignored {
             label,
             kind: kind.into(),
+            reason: String::new(),
         },
         locator: None,
         first_line,
@@ -449,8 +450,12 @@ impl State for Neutral {
     fn password_hash(&self, _: &str) -> Option<String> {
         None
     }
-    fn owner(&self, _: &str) -> Option<(Option<u32>, Option<u32>)> {
-        None
+    fn owner(&self, _: &str) -> Result<(Option<u32>, Option<u32>), String> {
+        // Ignition resolves owners on the machine; the neutral machine does not judge them.
+        Ok((None, None))
+    }
+    fn group_exists(&self, _: &str) -> bool {
+        true
     }
     fn hostname(&self) -> Option<String> {
         None
@@ -1189,7 +1194,7 @@ pub fn convert(data: &[u8], options: &Options) -> Result<Converted, Refused> {
         files: HashMap::new(),
     };
     for s in &sources {
-        if let Part::Ignored { label, kind } = &s.part {
+        if let Part::Ignored { label, kind, .. } = &s.part {
             let message = if kind == BROKEN {
                 format!("{label} no longer parses once $private_ipv4 and friends are substituted (a \\$ in a double-quoted string?); apply skips it, so it is not converted")
             } else {

@@ -29,6 +29,21 @@ pub struct Ec2 {
     session: Mutex<Session>,
 }
 
+/// What makes a token unusable in the header it goes back in, if anything: a line break would
+/// split the request (header injection), other bytes are refused by any HTTP client.
+fn token_problem(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return Some("it is empty".into());
+    }
+    let (at, c) = token.char_indices().find(|(_, c)| !c.is_ascii_graphic())?;
+    Some(match c {
+        '\r' | '\n' => format!("it contains a line break (CR or LF) at byte {at}"),
+        ' ' | '\t' => format!("it contains whitespace at byte {at}"),
+        c if c.is_control() => format!("it contains the control character {c:?} at byte {at}"),
+        c => format!("it contains {c:?} at byte {at}, which is not ASCII"),
+    })
+}
+
 impl Ec2 {
     pub fn new(base: &str, http: &HttpOptions) -> Ec2 {
         Ec2 {
@@ -69,13 +84,8 @@ impl Ec2 {
         match reply.status {
             200..=299 => {
                 let token = String::from_utf8_lossy(&reply.body).trim().to_string();
-                // It goes back in a header, where only visible ASCII is allowed.
-                if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
-                    return Err(HttpError::NotHttp {
-                        method: "PUT",
-                        url,
-                        message: "the IMDSv2 token is empty or not visible ASCII".into(),
-                    });
+                if let Some(problem) = token_problem(&token) {
+                    return Err(HttpError::InvalidToken { url, problem });
                 }
                 Ok(Session::V2(token))
             }
@@ -83,11 +93,7 @@ impl Ec2 {
                 log::info!("PUT {url}: HTTP {}: using IMDSv1", reply.status);
                 Ok(Session::V1)
             }
-            status => Err(HttpError::Status {
-                method: "PUT",
-                url,
-                status,
-            }),
+            _ => Err(reply.status_error("PUT", &url)),
         }
     }
 

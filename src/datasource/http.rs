@@ -2,7 +2,7 @@
 //! body caps, and the rule that only 404 and 410 mean "absent".
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
 
@@ -23,6 +23,9 @@ pub struct HttpOptions {
     pub backoff_start: Duration,
     /// Longest sleep between attempts.
     pub backoff_max: Duration,
+    /// When the whole fetch must be over (`--timeout`): no request runs and no pause lasts
+    /// past it, whatever the attempts left.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for HttpOptions {
@@ -32,6 +35,7 @@ impl Default for HttpOptions {
             attempts: 15,
             backoff_start: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
+            deadline: None,
         }
     }
 }
@@ -52,7 +56,11 @@ pub enum HttpError {
         method: &'static str,
         url: String,
         status: u16,
+        /// The server's `Retry-After` (on 429 and 503), as a delay from when it answered.
+        retry_after: Option<Duration>,
     },
+    #[error("{method} {url}: the time for the whole fetch (--timeout) ran out")]
+    DeadlinePassed { method: &'static str, url: String },
     #[error("{method} {url}: no complete answer within {timeout:?}")]
     Timeout {
         method: &'static str,
@@ -65,6 +73,9 @@ pub enum HttpError {
         url: String,
         message: String,
     },
+    /// The server answered, but with a token that cannot be sent back in a header.
+    #[error("PUT {url}: the IMDSv2 token in the answer is invalid: {problem}; a token goes back in a request header, where only visible ASCII is allowed")]
+    InvalidToken { url: String, problem: String },
     #[error("{method} {url}: {message}")]
     Transport {
         method: &'static str,
@@ -97,7 +108,8 @@ impl HttpError {
     /// client error, a bad URL, an oversized body or a redirect loop.
     pub fn is_retryable(&self) -> bool {
         match self {
-            HttpError::Status { status, .. } => *status >= 500,
+            // 429 is "too many requests": the same request succeeds later.
+            HttpError::Status { status, .. } => *status >= 500 || *status == 429,
             HttpError::Timeout { .. } | HttpError::NotHttp { .. } | HttpError::Transport { .. } => {
                 true
             }
@@ -111,6 +123,20 @@ impl HttpError {
 pub struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// `Retry-After` as a delay, when the server sent one that parses.
+    pub retry_after: Option<Duration>,
+}
+
+impl Reply {
+    /// The error for a status that is neither success nor absence.
+    pub fn status_error(&self, method: &'static str, url: &str) -> HttpError {
+        HttpError::Status {
+            method,
+            url: url.to_string(),
+            status: self.status,
+            retry_after: self.retry_after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +206,7 @@ impl HttpClient {
     ) -> Result<Reply, HttpError> {
         check_url(url)?;
         let m = method.as_str();
+        let timeout = self.request_timeout(m, url)?;
         let headers = self
             .headers
             .iter()
@@ -187,14 +214,24 @@ impl HttpClient {
             .chain(extra_headers.iter().copied());
         let result = match method {
             Method::Get => {
-                let mut req = self.agent.get(url);
+                let mut req = self
+                    .agent
+                    .get(url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build();
                 for (k, v) in headers {
                     req = req.header(k, v);
                 }
                 req.call()
             }
             Method::Put => {
-                let mut req = self.agent.put(url);
+                let mut req = self
+                    .agent
+                    .put(url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build();
                 for (k, v) in headers {
                     req = req.header(k, v);
                 }
@@ -204,9 +241,15 @@ impl HttpClient {
         let response = result.map_err(|e| self.transport_error(m, url, e))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
             return Ok(Reply {
                 status,
                 body: Vec::new(),
+                retry_after,
             });
         }
         let body = response.into_body();
@@ -230,7 +273,31 @@ impl HttpClient {
             },
             ReadError::Io(e) => self.body_error(m, url, e),
         })?;
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            retry_after: None,
+        })
+    }
+
+    /// The time one request may take: its own timeout, cut to what is left of the deadline.
+    fn request_timeout(&self, method: &'static str, url: &str) -> Result<Duration, HttpError> {
+        let timeout = self.options.timeout.min(MAX_TIMEOUT);
+        match self.remaining() {
+            None => Ok(timeout),
+            Some(left) if left.is_zero() => Err(HttpError::DeadlinePassed {
+                method,
+                url: url.to_string(),
+            }),
+            Some(left) => Ok(timeout.min(left)),
+        }
+    }
+
+    /// Time left before the deadline, if there is one.
+    fn remaining(&self) -> Option<Duration> {
+        self.options
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     /// One GET: `Ok(Some(body))` on 2xx, `Ok(None)` on 404 or 410, an error otherwise.
@@ -254,22 +321,25 @@ impl HttpClient {
         self.retrying(url, || self.get_once(url, extra_headers, cap))
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the attempts run out. The sleeps
-    /// are the reference's: `backoff_start`, doubling, capped at `backoff_max`.
+    /// Runs `attempt` until it succeeds, fails for good, or the attempts or the deadline run out.
+    /// The pauses follow the reference's exponential backoff (`backoff_start`, doubling, capped
+    /// at `backoff_max`) with full jitter: a random pause up to that bound, so that a fleet
+    /// booting at once spreads its retries instead of arriving together. A server's
+    /// `Retry-After` is honoured (never retried sooner), capped by the deadline.
     pub fn retrying<T>(
         &self,
         url: &str,
         mut attempt: impl FnMut() -> Result<T, HttpError>,
     ) -> Result<T, HttpError> {
         let attempts = self.options.attempts.max(1);
-        let mut sleep = self.options.backoff_start;
+        let mut bound = self.options.backoff_start;
         let mut n = 1;
         loop {
             log::debug!("Fetching data from {url}. Attempt #{n}");
             match attempt() {
                 Ok(v) => return Ok(v),
                 Err(e) if !e.is_retryable() => return Err(e),
-                Err(e) if n >= attempts => {
+                Err(e) if n >= attempts || self.remaining().is_some_and(|l| l.is_zero()) => {
                     return Err(if attempts == 1 {
                         e
                     } else {
@@ -280,9 +350,20 @@ impl HttpClient {
                     })
                 }
                 Err(e) => {
-                    log::info!("{e}; trying again in {sleep:?}");
+                    let jittered = bound.mul_f64(fastrand::f64());
+                    let mut sleep = match &e {
+                        HttpError::Status {
+                            retry_after: Some(after),
+                            ..
+                        } => jittered.max(*after),
+                        _ => jittered,
+                    };
+                    if let Some(left) = self.remaining() {
+                        sleep = sleep.min(left);
+                    }
+                    log::info!("{e}; trying again in {sleep:.1?}");
                     std::thread::sleep(sleep);
-                    sleep = sleep.saturating_mul(2).min(self.options.backoff_max);
+                    bound = bound.saturating_mul(2).min(self.options.backoff_max);
                     n += 1;
                 }
             }
@@ -341,12 +422,54 @@ fn classify(method: &'static str, url: &str, reply: Reply) -> Result<Option<Vec<
     match reply.status {
         200..=299 => Ok(Some(reply.body)),
         404 | 410 => Ok(None),
-        status => Err(HttpError::Status {
-            method,
-            url: url.to_string(),
-            status,
-        }),
+        _ => Err(reply.status_error(method, url)),
     }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) as a delay: delta-seconds, or an HTTP-date (IMF-fixdate)
+/// taken relative to `now`. A date in the past is no delay; anything else is ignored.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Bounded: a huge value must not overflow, and the deadline caps it anyway.
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX).min(1 << 32),
+        ));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, the one date form senders must use.
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    let rest = value.split_once(", ")?.1;
+    let mut it = rest.split(' ');
+    let day: u64 = it.next()?.parse().ok()?;
+    let month = it.next()?;
+    let year: i64 = it.next()?.parse().ok()?;
+    let time = it.next()?;
+    if it.next()? != "GMT" || it.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + s;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Only absolute http(s) URLs with a host; the scheme check is case-insensitive as URLs are.
@@ -451,9 +574,11 @@ mod tests {
             method: "GET",
             url: "u".into(),
             status,
+            retry_after: None,
         };
         assert!(status(500).is_retryable());
         assert!(status(503).is_retryable());
+        assert!(status(429).is_retryable());
         assert!(!status(403).is_retryable());
         assert!(!status(401).is_retryable());
         assert!(!HttpError::InvalidUrl { url: "x".into() }.is_retryable());
@@ -463,5 +588,45 @@ mod tests {
     fn trailing_slash_is_added_once() {
         assert_eq!(with_trailing_slash("http://a"), "http://a/");
         assert_eq!(with_trailing_slash("http://a/"), "http://a/");
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // 06 Nov 1994 08:49:37
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", SystemTime::UNIX_EPOCH),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Tue, 29 Feb 2000 00:00:05 GMT",
+                SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)
+            ),
+            Some(Duration::from_secs(5))
+        );
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
+        }
+        assert!(parse_retry_after("99999999999999999999999", now).is_some());
     }
 }

@@ -5,7 +5,7 @@ pub mod metadata;
 pub mod substitute;
 
 pub use metadata::{Addresses, Metadata, NetworkConfig};
-pub use substitute::substitute;
+pub use substitute::{substitute, substitute_noting};
 
 pub mod cloudsigma;
 pub mod configdrive;

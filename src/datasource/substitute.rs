@@ -8,6 +8,12 @@ const TOKENS: [&str; 4] = ["public_ipv4", "private_ipv4", "public_ipv6", "privat
 /// Replaces each `$token` with its address (or nothing when unknown). `\$token` is the literal
 /// `$token`: the backslash is always eaten, as in the reference, so `\\$token` gives `\$token`.
 pub fn substitute(text: &str, addrs: &Addresses) -> String {
+    substitute_noting(text, addrs, &mut Vec::new())
+}
+
+/// [`substitute`], adding to `unset` each token (`"public_ipv4"`) that became an empty string
+/// because its address is unknown, so the run can say so once.
+pub fn substitute_noting(text: &str, addrs: &Addresses, unset: &mut Vec<&'static str>) -> String {
     let value = |token: &str| -> &str {
         match token {
             "public_ipv4" => addrs.public_ipv4.as_deref(),
@@ -33,7 +39,11 @@ pub fn substitute(text: &str, addrs: &Addresses) -> String {
             out.push_str(token);
         } else {
             out.push_str(before);
-            out.push_str(value(token));
+            let v = value(token);
+            if v.is_empty() && !unset.contains(token) {
+                unset.push(token);
+            }
+            out.push_str(v);
         }
         rest = &after[token.len()..];
     }
@@ -70,6 +80,22 @@ mod tests {
     fn unknown_addresses_become_empty() {
         // reference.md §7.1 vector 4, second half.
         assert_eq!(substitute("a=$private_ipv4;", &Addresses::default()), "a=;");
+    }
+
+    #[test]
+    fn empty_substitutions_are_noted_once() {
+        let mut unset = Vec::new();
+        let a = Addresses {
+            private_ipv4: Some("10.0.0.1".into()),
+            ..Default::default()
+        };
+        let out = substitute_noting(
+            "$public_ipv4 $private_ipv4 \\$public_ipv6 $public_ipv4 $private_ipv6",
+            &a,
+            &mut unset,
+        );
+        assert_eq!(out, " 10.0.0.1 $public_ipv6  ");
+        assert_eq!(unset, vec!["public_ipv4", "private_ipv6"]);
     }
 
     #[test]

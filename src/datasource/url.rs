@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use crate::datasource::http::{HttpClient, HttpError, HttpOptions, Method, USER_DATA_CAP};
+use crate::datasource::http::{HttpClient, HttpOptions, Method, USER_DATA_CAP};
 use crate::datasource::{Datasource, DatasourceError};
 
 #[derive(Debug)]
@@ -61,11 +61,7 @@ pub(crate) fn fetch_required(http: &HttpClient, url: &str) -> Result<Vec<u8>, Da
         if (200..300).contains(&reply.status) {
             Ok(reply.body)
         } else {
-            Err(HttpError::Status {
-                method: "GET",
-                url: url.to_string(),
-                status: reply.status,
-            })
+            Err(reply.status_error("GET", url))
         }
     })?;
     Ok(body)

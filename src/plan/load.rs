@@ -2,7 +2,7 @@
 //! order, multipart split, address substitution per part, then parse and check.
 
 use crate::config;
-use crate::datasource::{substitute, Addresses};
+use crate::datasource::{substitute_noting, Addresses};
 use crate::plan::Part;
 use crate::report::Severity;
 use crate::userdata::{self, Kind, PartKind};
@@ -20,6 +20,8 @@ pub struct Problem {
 pub struct Loaded {
     pub parts: Vec<Part>,
     pub problems: Vec<Problem>,
+    /// Address tokens (`public_ipv4`) replaced by an empty string somewhere in the user-data.
+    pub unset_addresses: Vec<&'static str>,
 }
 
 impl Loaded {
@@ -48,7 +50,7 @@ fn cloud_config(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses)
         );
         return;
     };
-    let text = substitute(text, addrs);
+    let text = substitute_noting(text, addrs, &mut out.unset_addresses);
     let parsed = config::parse(&text);
     for f in &parsed.findings {
         // In a document that parsed, every error belongs to an entry of the config, which
@@ -92,11 +94,13 @@ fn script(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses) {
     }
     // Substitution works on text; a script that is not UTF-8 runs as it is.
     let content = match std::str::from_utf8(body) {
-        Ok(text) => substitute(text, addrs).into_bytes(),
+        Ok(text) => substitute_noting(text, addrs, &mut out.unset_addresses).into_bytes(),
         Err(_) => body.to_vec(),
     };
     out.parts.push(Part::Script { label, content });
 }
+
+const IGNITION: &str = "an Ignition config, which Ignition applies in the initramfs, not kindling";
 
 /// Reads a user-data payload into parts. Failures that concern the whole payload (corrupt
 /// gzip, a broken MIME envelope) leave no parts and an error.
@@ -117,10 +121,12 @@ pub fn load(data: &[u8], addrs: &Addresses) -> Loaded {
         Kind::Ignition => out.parts.push(Part::Ignored {
             label: "user-data".into(),
             kind: "ignition".into(),
+            reason: IGNITION.into(),
         }),
         Kind::Unknown => out.parts.push(Part::Ignored {
             label: "user-data".into(),
             kind: "unknown".into(),
+            reason: crate::validate::header_mistake(&data),
         }),
         Kind::Multipart => {
             let split = userdata::split_multipart(&data);
@@ -148,10 +154,15 @@ pub fn load(data: &[u8], addrs: &Addresses) -> Loaded {
                     PartKind::Ignition => out.parts.push(Part::Ignored {
                         label,
                         kind: "ignition".into(),
+                        reason: IGNITION.into(),
                     }),
                     PartKind::Unknown => out.parts.push(Part::Ignored {
                         label,
                         kind: "unknown".into(),
+                        reason: format!(
+                            "neither a cloud-config nor a script by its content type or its first line ({})",
+                            crate::validate::header_mistake(&part.body)
+                        ),
                     }),
                 }
             }
@@ -228,6 +239,13 @@ mod tests {
         );
         assert!(
             matches!(&load(b"hello", &addrs()).parts[0], Part::Ignored { kind, .. } if kind == "unknown")
+        );
+        // Issue 8: the reason is the validator's header rule, not "unknown".
+        let l = load(b"#cloud-config with text after it\nhostname: x\n", &addrs());
+        assert!(
+            matches!(&l.parts[0], Part::Ignored { reason, .. } if reason.starts_with("line 1 must be exactly \"#cloud-config\"")),
+            "{:?}",
+            l.parts
         );
         assert!(load(b"", &addrs()).parts.is_empty());
         assert_eq!(load(b"#!\n", &addrs()).errors(), 1);

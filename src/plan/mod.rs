@@ -26,8 +26,11 @@ pub trait State {
     /// The user's password hash in the target's shadow file.
     fn password_hash(&self, name: &str) -> Option<String>;
     /// `owner` (`user`, `user:group`, `:group`, numeric) as the uid and gid it sets (a half it
-    /// leaves alone is None); None when it does not resolve yet (e.g. a user this plan creates).
-    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)>;
+    /// leaves alone is None); why not when it does not resolve (yet: a user this plan creates
+    /// resolves at apply).
+    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String>;
+    /// Whether the group (a name or a numeric id) exists in the target's /etc/group.
+    fn group_exists(&self, group: &str) -> bool;
     /// The current static hostname.
     fn hostname(&self) -> Option<String>;
     /// Whether the unit is enabled (`enabled`, `enabled-runtime`); None when unknown.
@@ -97,6 +100,8 @@ pub enum Part {
     Ignored {
         label: String,
         kind: String,
+        /// Why, as the validator would say it (the header rule's message for unknown text).
+        reason: String,
     },
 }
 
@@ -303,6 +308,12 @@ struct Planner<'a> {
     options: &'a Options,
     steps: Vec<Step>,
     part: Option<String>,
+    /// Users and groups that steps before the current one create: an owner or a group naming
+    /// them resolves at apply, though the target lacks them now.
+    new_users: Vec<String>,
+    new_groups: Vec<String>,
+    /// core's keys, when `core` does not exist yet and a part creates it: written right after.
+    core_keys: Option<Vec<String>>,
 }
 
 impl Planner<'_> {
@@ -329,6 +340,31 @@ impl Planner<'_> {
         self.invalid(r.what.clone(), r.message());
     }
 
+    fn user_known(&self, name: &str) -> bool {
+        self.state.user(name).is_some() || self.new_users.iter().any(|u| u == name)
+    }
+
+    fn group_known(&self, group: &str) -> bool {
+        self.state.group_exists(group) || self.new_groups.iter().any(|g| g == group)
+    }
+
+    /// Why `owner` will not resolve when apply gets to it, if it will not: a name the target
+    /// lacks and no earlier step creates.
+    fn owner_problem(&self, spec: &str) -> Option<String> {
+        let why = self.state.owner(spec).err()?;
+        let (user, group) = match spec.split_once(':') {
+            Some((u, g)) => (u, g),
+            None => match spec.split_once('.') {
+                Some((u, g)) if !self.user_known(spec) => (u, g),
+                _ => (spec, ""),
+            },
+        };
+        let numeric = |s: &str| s.trim_start_matches('+').parse::<u32>().is_ok();
+        let user_ok = user.is_empty() || numeric(user) || self.user_known(user);
+        let group_ok = group.is_empty() || numeric(group) || self.group_known(group);
+        (!(user_ok && group_ok)).then_some(why)
+    }
+
     /// Plans a file write; returns whether it changes anything.
     fn file(
         &mut self,
@@ -342,7 +378,7 @@ impl Planner<'_> {
             Some(st) if st.kind == FileKind::File => {
                 let owner_ok = match owner.as_deref() {
                     None => true,
-                    Some(spec) => self.state.owner(spec).is_some_and(|(uid, gid)| {
+                    Some(spec) => self.state.owner(spec).is_ok_and(|(uid, gid)| {
                         uid.is_none_or(|u| u == st.uid) && gid.is_none_or(|g| g == st.gid)
                     }),
                 };
@@ -366,6 +402,16 @@ impl Planner<'_> {
     }
 
     fn ssh_keys(&mut self, user: &str, keys: Vec<String>) {
+        if !self.user_known(user) {
+            self.invalid(
+                format!("SSH keys of {}", values::excerpt(user, 60)),
+                format!(
+                    "user {} does not exist in the target's /etc/passwd, and no part creates it; not written",
+                    values::excerpt(user, 60)
+                ),
+            );
+            return;
+        }
         let set = self.options.ssh_key_name.clone();
         let mut want = String::new();
         for k in &keys {
@@ -402,8 +448,28 @@ impl Planner<'_> {
                     continue;
                 }
             };
+            let who = format!("user {}", values::excerpt(&u.name, 60));
             match self.state.user(&u.name) {
-                None => self.push(Action::CreateUser { user: u.clone() }, true),
+                None => {
+                    let missing = self.missing_groups(u.groups.iter().chain(&u.primary_group));
+                    if !missing.is_empty() {
+                        self.invalid(
+                            who,
+                            format!("{missing}, so useradd would fail; not created"),
+                        );
+                        continue;
+                    }
+                    self.push(Action::CreateUser { user: u.clone() }, true);
+                    self.new_users.push(u.name.clone());
+                    if !u.no_user_group && u.primary_group.as_deref().is_none_or(str::is_empty) {
+                        self.new_groups.push(u.name.clone());
+                    }
+                    if u.name == "core" {
+                        if let Some(keys) = self.core_keys.take() {
+                            self.ssh_keys("core", keys);
+                        }
+                    }
+                }
                 Some(_) => {
                     let passwd = u.passwd.clone().filter(|p| {
                         self.state.password_hash(&u.name).as_deref() != Some(p.as_str())
@@ -415,6 +481,14 @@ impl Planner<'_> {
                         .filter(|g| !have.contains(g))
                         .cloned()
                         .collect();
+                    let missing = self.missing_groups(add_groups.iter());
+                    if !missing.is_empty() {
+                        self.invalid(
+                            who,
+                            format!("{missing}, so usermod would fail; not changed"),
+                        );
+                        continue;
+                    }
                     let change = passwd.is_some() || !add_groups.is_empty();
                     self.push(
                         Action::UpdateUser {
@@ -457,6 +531,22 @@ impl Planner<'_> {
         }
     }
 
+    /// `group "x" is not in the target's /etc/group` for the groups no step provides, or "".
+    fn missing_groups<'g>(&self, groups: impl Iterator<Item = &'g String>) -> String {
+        let missing: Vec<String> = groups
+            .filter(|g| !g.is_empty() && !self.group_known(g))
+            .map(|g| values::excerpt(g, 60))
+            .collect();
+        match missing.len() {
+            0 => String::new(),
+            1 => format!("group {} is not in the target's /etc/group", missing[0]),
+            _ => format!(
+                "groups {} are not in the target's /etc/group",
+                missing.join(", ")
+            ),
+        }
+    }
+
     fn files(&mut self, c: &CloudConfig, hostname: &str, addrs: &Addresses) {
         for f in &c.write_files {
             let f = match f {
@@ -467,6 +557,11 @@ impl Planner<'_> {
                 }
             };
             let path = target_path(&f.path);
+            let what = format!("write_files {}", values::excerpt(&f.path, 60));
+            if let Some(why) = f.owner.as_deref().and_then(|o| self.owner_problem(o)) {
+                self.invalid(what, format!("{why}; not written"));
+                continue;
+            }
             match parse_mode(f.permissions.as_deref()) {
                 Ok(mode) => {
                     self.file(
@@ -477,7 +572,7 @@ impl Planner<'_> {
                         FileRole::WriteFiles,
                     );
                 }
-                Err(e) => self.invalid(format!("write_files {}", path.display()), e),
+                Err(e) => self.invalid(what, e),
             }
         }
         if let Some(Err(r)) = &c.coreos.oem {
@@ -729,7 +824,20 @@ impl Planner<'_> {
                 networkd |= touched;
                 continue;
             }
-            if unit.enable {
+            // The reference writes and masks a unit without a known suffix, and asks systemd to
+            // enable or start it, which systemd refuses: that is a failure, said in advance.
+            let unloadable = values::lacks_known_unit_suffix(&unit.name);
+            let refused = |what: &str| {
+                format!(
+                    "systemd cannot {what} a unit whose name has no known type suffix (such as .service)"
+                )
+            };
+            if unit.enable && unloadable {
+                self.invalid(
+                    format!("enable {}", values::excerpt(&unit.name, 60)),
+                    refused("enable"),
+                );
+            } else if unit.enable {
                 let enabled = self.state.unit_enabled(&unit.name) == Some(true);
                 self.push(
                     Action::Enable {
@@ -741,6 +849,10 @@ impl Planner<'_> {
             }
             if let Some(cmd) = unit.command.as_deref() {
                 match UnitCommand::parse(cmd) {
+                    Some(_) if unloadable => self.invalid(
+                        format!("{cmd} {}", values::excerpt(&unit.name, 60)),
+                        refused(cmd),
+                    ),
                     Some(command) => commands.push((unit.name.clone(), command, touched)),
                     None => self.invalid(
                         format!("unit {}", unit.name),
@@ -834,6 +946,9 @@ pub fn plan_with_network(
         options,
         steps: Vec::new(),
         part: None,
+        new_users: Vec::new(),
+        new_groups: Vec::new(),
+        core_keys: None,
     };
     let mut network_changed = false;
     for unit in network {
@@ -910,8 +1025,15 @@ pub fn plan_with_network(
             })
             .chain(metadata.ssh_public_keys.values()),
     );
+    let creates_core = configs
+        .iter()
+        .any(|(_, c)| c.users.iter().flatten().any(|u| u.name == "core"));
     if !core_keys.is_empty() && !keys_rejected {
-        p.ssh_keys("core", core_keys);
+        if state.user("core").is_none() && creates_core {
+            p.core_keys = Some(core_keys);
+        } else {
+            p.ssh_keys("core", core_keys);
+        }
     }
 
     for part in parts {
@@ -928,6 +1050,11 @@ pub fn plan_with_network(
             Part::Script { content, .. } => p.script(content),
             Part::Ignored { .. } => {}
         }
+    }
+    if let Some(keys) = p.core_keys.take() {
+        // The part meant to create `core` could not (its entry failed): say so for the keys.
+        p.part = None;
+        p.ssh_keys("core", keys);
     }
     Plan { steps: p.steps }
 }

@@ -44,8 +44,9 @@ fn env_value(v: &EnvValue) -> String {
 }
 
 /// An `Environment=` assignment as systemd parses it. Plain values give the reference's bytes
-/// (`Environment="KEY=value"`); `"`, `\` and `%` are escaped and line breaks become `\n`, where
-/// the reference wrote them raw and broke the unit.
+/// (`Environment="KEY=value"`); `%` is kept, so systemd expands specifiers (`name: %H`), as
+/// with the reference; `"` and `\` are escaped and line breaks become `\n`, where the reference
+/// wrote them raw and broke the unit.
 pub fn environment_line(key: &str, value: &str) -> String {
     let mut out = String::with_capacity(key.len() + value.len() + 16);
     out.push_str("Environment=\"");
@@ -55,7 +56,6 @@ pub fn environment_line(key: &str, value: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            '%' => out.push_str("%%"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -336,10 +336,28 @@ mod tests {
     #[test]
     fn dropin_values_are_escaped_as_systemd_reads_them() {
         assert_eq!(
-            environment_line("K", "a \"b\" \\ 50%"),
-            r#"Environment="K=a \"b\" \\ 50%%""#
+            environment_line("K", "a \"b\" \\ c"),
+            r#"Environment="K=a \"b\" \\ c""#
         );
         assert_eq!(environment_line("K", "x\ny"), r#"Environment="K=x\ny""#);
+    }
+
+    /// Issue 8: `%` was written as `%%`, so `name: "%H"` reached etcd as a literal `%H`.
+    #[test]
+    fn dropin_values_keep_percent_for_systemd_specifiers() {
+        let s = section(&[
+            ("ETCD_NAME", EnvValue::Str("%H".into())),
+            (
+                "ETCD_INITIAL_ADVERTISE_PEER_URLS",
+                EnvValue::Str("http://%H:2380".into()),
+            ),
+            ("FLEET_METADATA", EnvValue::Str("host=%H,load=50%".into())),
+        ]);
+        // The reference's bytes: `Environment="KEY=value"`, value unescaped.
+        assert_eq!(
+            env_dropin(&s).unwrap(),
+            "[Service]\nEnvironment=\"ETCD_NAME=%H\"\nEnvironment=\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://%H:2380\"\nEnvironment=\"FLEET_METADATA=host=%H,load=50%\"\n"
+        );
     }
 
     #[test]

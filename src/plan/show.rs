@@ -128,14 +128,35 @@ fn needs_systemd(action: &Action) -> bool {
 /// `live` is false for an offline root, where commands will be skipped.
 pub fn render_plan(plan: &Plan, state: &dyn State, live: bool) -> String {
     let mut out = String::new();
-    let mut skipped = 0;
+    let (mut changes, mut unchanged, mut skipped, mut problems) = (0, 0, 0, 0);
+    // As apply: once a global step (hostname, core's keys) fails, no part is applied.
+    let mut global_failed = false;
     for step in &plan.steps {
+        if global_failed && step.part.is_some() {
+            skipped += 1;
+            let _ = writeln!(
+                out,
+                "- {} (skipped: the hostname or core's SSH keys fail)",
+                describe(step)
+            );
+            continue;
+        }
         let offline = !live && step.change && needs_systemd(&step.action);
         let mark = match (&step.action, step.change) {
-            (Action::Invalid { .. }, _) => '!',
+            (Action::Invalid { .. }, _) => {
+                problems += 1;
+                global_failed |= step.part.is_none();
+                '!'
+            }
             _ if offline => '-',
-            (_, true) => '~',
-            (_, false) => '=',
+            (_, true) => {
+                changes += 1;
+                '~'
+            }
+            (_, false) => {
+                unchanged += 1;
+                '='
+            }
         };
         if offline {
             skipped += 1;
@@ -162,14 +183,7 @@ pub fn render_plan(plan: &Plan, state: &dyn State, live: bool) -> String {
             }
         }
     }
-    let problems = plan.problems();
-    let changes = plan.steps.iter().filter(|s| s.change).count() - problems;
-    let _ = write!(
-        out,
-        "{} to change, {} unchanged",
-        changes - skipped,
-        plan.steps.len() - changes - problems
-    );
+    let _ = write!(out, "{changes} to change, {unchanged} unchanged");
     if skipped > 0 {
         let _ = write!(out, ", {skipped} skipped");
     }

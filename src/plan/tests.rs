@@ -48,12 +48,15 @@ impl State for Mem {
     fn password_hash(&self, _: &str) -> Option<String> {
         Some("$6$old".into())
     }
-    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)> {
+    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String> {
         match spec {
-            "root" => Some((Some(0), None)),
-            "root:root" => Some((Some(0), Some(0))),
-            _ => None,
+            "root" => Ok((Some(0), None)),
+            "root:root" => Ok((Some(0), Some(0))),
+            _ => Err(format!("unknown owner {spec:?}")),
         }
+    }
+    fn group_exists(&self, group: &str) -> bool {
+        ["root", "docker", "wheel"].contains(&group)
     }
     fn hostname(&self) -> Option<String> {
         self.hostname.clone()
@@ -174,7 +177,7 @@ fn vector_12_update_units() {
 #[test]
 fn order_is_hostname_keys_then_users_files_units() {
     let text = "#cloud-config\nhostname: node-1.example.com\nssh_authorized_keys: [k1]\nmanage_etc_hosts: localhost\nusers:\n  - name: ann\n    ssh_authorized_keys: [k2]\n  - name: core\n    ssh_authorized_keys: [k3, k1]\nwrite_files:\n  - path: /etc/a\n    permissions: '4755'\ncoreos:\n  etcd2:\n    name: n1\n  units:\n    - name: a.service\n      content: x\n      enable: true\n";
-    let got = summary(&plan_of(text, &Mem::default()));
+    let got = summary(&plan_of(text, &with_core()));
     assert_eq!(
         got,
         vec![
@@ -182,7 +185,7 @@ fn order_is_hostname_keys_then_users_files_units() {
             "+ keys core/coreos-cloudinit 2",
             "+ useradd ann",
             "+ keys ann/coreos-cloudinit 1",
-            "+ useradd core",
+            "= usermod core",
             "+ write /etc/a 4755",
             "+ write /etc/hosts 644",
             "+ write /etc/systemd/system/a.service 644",
@@ -273,13 +276,95 @@ fn metadata_hostname_and_keys_are_used() {
         &[],
         &md,
         &Addresses::default(),
-        &Mem::default(),
+        &with_core(),
         &Options::default(),
     );
     assert_eq!(
         summary(&p),
         vec!["+ hostname meta-host", "+ keys core/coreos-cloudinit 1"]
     );
+}
+
+/// Issue 8: core's keys are planned where `core` exists, right after the step creating it
+/// when a part does, and a failure (`!`) when neither, which also skips the parts as apply does.
+#[test]
+fn core_keys_need_core() {
+    let text = "#cloud-config\nssh_authorized_keys: [k1]\nusers:\n  - name: ann\n  - name: core\n    ssh_authorized_keys: [k3]\n";
+    assert_eq!(
+        summary(&plan_of(text, &Mem::default())),
+        vec![
+            "+ useradd ann",
+            "+ useradd core",
+            "+ keys core/coreos-cloudinit 2"
+        ]
+    );
+    let p = plan_of(
+        "#cloud-config\nssh_authorized_keys: [k1]\nwrite_files:\n  - path: /etc/a\n",
+        &Mem::default(),
+    );
+    assert_eq!(
+        summary(&p),
+        vec!["+ invalid SSH keys of \"core\"", "+ write /etc/a 644"]
+    );
+    assert_eq!(p.problems(), 1);
+    let shown = show::render_plan(&p, &Mem::default(), true);
+    assert_eq!(
+        shown,
+        "! SSH keys of \"core\": user \"core\" does not exist in the target's /etc/passwd, and no part creates it; not written\n\
+         - part 1: write file /etc/a (0 bytes, mode 0644) (skipped: the hostname or core's SSH keys fail)\n\
+         0 to change, 0 unchanged, 1 skipped, 1 problem (marked !)\n"
+    );
+}
+
+/// Issue 8: owners and groups the target lacks are problems (`!`) unless an earlier step
+/// creates them; apply would fail those steps.
+#[test]
+fn unknown_owners_and_groups_are_problems_unless_the_plan_creates_them() {
+    let text = "#cloud-config\nusers:\n  - name: deploy\n    groups: [docker]\n  - name: eve\n    groups: [docker, nosuch]\n  - name: core\n    groups: [wheel, alsonot]\nwrite_files:\n  - path: /etc/a\n    owner: deploy:deploy\n  - path: /etc/b\n    owner: ghost\n  - path: /etc/c\n    owner: root:ghosts\n  - path: /etc/d\n    owner: deploy:docker\n";
+    let p = plan_of(text, &with_core());
+    assert_eq!(
+        summary(&p),
+        vec![
+            "+ useradd deploy",
+            "+ invalid user \"eve\"",
+            "+ invalid user \"core\"",
+            "+ write /etc/a 644",
+            "+ invalid write_files \"/etc/b\"",
+            "+ invalid write_files \"/etc/c\"",
+            "+ write /etc/d 644",
+        ]
+    );
+    let messages: Vec<String> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Invalid { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            "group \"nosuch\" is not in the target's /etc/group, so useradd would fail; not created",
+            "group \"alsonot\" is not in the target's /etc/group, so usermod would fail; not changed",
+            "unknown owner \"ghost\"; not written",
+            "unknown owner \"root:ghosts\"; not written",
+        ]
+    );
+}
+
+fn with_core() -> Mem {
+    let mut m = Mem::default();
+    m.users.insert(
+        "core".into(),
+        Account {
+            name: "core".into(),
+            uid: 500,
+            gid: 500,
+            home: "/home/core".into(),
+        },
+    );
+    m
 }
 
 #[test]

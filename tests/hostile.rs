@@ -1,0 +1,420 @@
+//! The binary against hostile input (issue 9): alias amplification, unbounded reads, paths that
+//! are relative or not UTF-8. Figures (memory, time) are measured outside the test suite.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn kindling() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kindling"));
+    cmd.env_remove("JOURNAL_STREAM");
+    cmd
+}
+
+/// A fresh copy of testdata/root (passwd, group, shadow, login.defs).
+fn fresh_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/root/etc");
+    std::fs::create_dir_all(dir.path().join("etc/coreos")).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join("etc").join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// One unit of about 10 KB, then `refs` more list items that are aliases of it.
+fn aliased_units(refs: usize) -> String {
+    let mut text = String::from(
+        "#cloud-config\ncoreos:\n  units:\n    - &x\n      name: amp.service\n      content: |\n        [Service]\n",
+    );
+    for i in 0..120 {
+        text.push_str(&format!(
+            "        Environment=LINE{i:05}={}\n",
+            "x".repeat(60)
+        ));
+    }
+    text.push_str(&"    - *x\n".repeat(refs));
+    text
+}
+
+#[test]
+fn a_unit_repeated_by_aliases_is_planned_and_written_once() {
+    let dir = fresh_root();
+    let file = dir.path().join("user-data");
+    std::fs::write(&file, aliased_units(20_000)).unwrap();
+    let out = kindling()
+        .args(["plan", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout
+            .matches("write unit /etc/systemd/system/amp.service")
+            .count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("20000 items of \"units\" repeat an earlier item through an alias; each entry is applied once"),
+        "{stderr}"
+    );
+
+    let out = kindling().args(["validate"]).arg(&file).output().unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn an_alias_bomb_is_refused_whole_with_a_clear_error() {
+    // 60 KB aliased 400 times: 24 MB to read, past the document's own text plus 16 MiB.
+    let dir = fresh_root();
+    let file = dir.path().join("user-data");
+    let text = format!(
+        "#cloud-config\nhostname: bombed\nwrite_files:\n  - path: /etc/a\n    content: &c '{}'\nssh_authorized_keys: [{}]\n",
+        "z".repeat(60_000),
+        "*c, ".repeat(400)
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = kindling().arg("validate").arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("error[alias-limit]: aliases expand this document to too many bytes"),
+        "{stdout}"
+    );
+    let out = kindling()
+        .args(["apply", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Nothing of it was applied: not the hostname before the bomb, not the file.
+    assert!(!dir.path().join("etc/a").exists());
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("etc/hostname")).unwrap_or_default(),
+        "bombed\n"
+    );
+}
+
+#[test]
+fn validate_reads_at_most_the_fetch_cap() {
+    let out = kindling().args(["validate", "/dev/zero"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/dev/zero:0:0: error[unreadable]: cannot read /dev/zero: it is larger than 16 MiB, the most user-data a datasource accepts\n1 error, 0 warnings in 1 file\n"
+    );
+    let out = kindling()
+        .args(["validate", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(
+        "-:0:0: error[unreadable]: cannot read standard input: it is larger than 16 MiB"
+    ));
+    // At the cap exactly, the input is read (and validated as what it is).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.yml");
+    let mut text = b"#cloud-config\nhostname: a\n".to_vec();
+    text.resize(16 << 20, b'\n');
+    std::fs::write(&file, text).unwrap();
+    let out = kindling().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn file_names_that_are_not_utf8_are_read() {
+    let dir = fresh_root();
+    let name = OsStr::from_bytes(b"user-data-\xff\xfe.yml");
+    let file = dir.path().join(name);
+    std::fs::write(&file, "#cloud-config\nhostname: latin1\n").unwrap();
+    let out = kindling().arg("validate").arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kindling()
+        .args(["apply", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("etc/hostname")).unwrap(),
+        "latin1\n"
+    );
+    // The compat spelling too.
+    let mut flag = std::ffi::OsString::from("-from-file=");
+    flag.push(&file);
+    let out = kindling().arg("-validate").arg(flag).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_relative_root_is_made_absolute_for_useradd() {
+    let dir = fresh_root();
+    let file = dir.path().join("user-data");
+    std::fs::write(&file, "#cloud-config\nusers:\n  - name: reluser\n").unwrap();
+    let parent = dir.path().parent().unwrap();
+    let rel = dir.path().file_name().unwrap();
+    let out = kindling()
+        .current_dir(parent)
+        .args(["apply", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(rel)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwd = std::fs::read_to_string(dir.path().join("etc/passwd")).unwrap();
+    assert!(
+        passwd.lines().any(|l| l.starts_with("reluser:")),
+        "{passwd}"
+    );
+    assert!(dir.path().join("home/reluser").is_dir());
+}
+
+/// An EC2-like metadata service on 127.0.0.1 (IMDSv1: the token PUT is refused) whose
+/// user-data answers as `user_data` says; every other path answers at once.
+fn metadata_server(
+    user_data: fn(&mut std::net::TcpStream),
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let mut out = stream;
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let reply = |out: &mut std::net::TcpStream, status: &str, body: &str| {
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                };
+                if line.starts_with("PUT") {
+                    reply(&mut out, "404 Not Found", "");
+                } else if path.ends_with("/user-data") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    user_data(&mut out);
+                } else if path.ends_with("/2009-04-04/") {
+                    reply(&mut out, "200 OK", "user-data\nmeta-data\n");
+                } else {
+                    reply(&mut out, "404 Not Found", "");
+                }
+            });
+        }
+    });
+    (base, hits)
+}
+
+fn hang(_: &mut std::net::TcpStream) {
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
+fn one_byte_a_second(out: &mut std::net::TcpStream) {
+    use std::io::Write;
+    let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n");
+    for _ in 0..1000 {
+        if out.write_all(b"x").is_err() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+fn unavailable(out: &mut std::net::TcpStream) {
+    use std::io::Write;
+    let _ = out.write_all(
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+}
+
+#[test]
+fn fetch_timeout_bounds_the_whole_fetch() {
+    // Each would hold the fetch for minutes with per-request timeouts and 15 attempts alone.
+    for (what, user_data) in [
+        ("hanging", hang as fn(&mut std::net::TcpStream)),
+        ("1 byte/s", one_byte_a_second),
+        ("503", unavailable),
+    ] {
+        let (base, hits) = metadata_server(user_data);
+        let started = std::time::Instant::now();
+        let out = kindling()
+            .args(["fetch", "--from-ec2-metadata", &base, "--timeout", "5"])
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(5 + 3),
+            "{what}: fetch --timeout 5 took {took:?}\n{stderr}"
+        );
+        assert!(
+            hits.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+            "{what}"
+        );
+        assert!(stderr.contains("user-data"), "{what}: {stderr}");
+    }
+}
+
+#[test]
+fn a_fleet_honours_retry_after_and_spreads_its_retries() {
+    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    // One server for 24 clients: 429 with Retry-After: 2 on every request, each request
+    // logged with its client (the path) and time.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let log: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            seen.lock().unwrap().push((path, Instant::now()));
+            let mut out = stream;
+            let _ = out.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    const CLIENTS: usize = 24;
+    let window = Duration::from_secs(5);
+    let deadline = Instant::now() + window;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let url = format!("{base}c{i}");
+            std::thread::spawn(move || {
+                // The real client with the real defaults (15 attempts, 100 ms doubling).
+                let http = HttpClient::new(&HttpOptions {
+                    deadline: Some(deadline),
+                    ..HttpOptions::default()
+                });
+                http.get(&url, &[], 1024).unwrap_err().to_string()
+            })
+        })
+        .collect();
+    for c in clients {
+        let e = c.join().unwrap();
+        assert!(
+            e.contains("HTTP status 429") || e.contains("--timeout"),
+            "{e}"
+        );
+    }
+    let log = log.lock().unwrap();
+    // Without Retry-After, the reference's backoff makes 6 requests per client in 5 s.
+    let per_client = log.len() as f64 / CLIENTS as f64;
+    assert!(
+        per_client <= 4.0,
+        "{} requests from {CLIENTS} clients",
+        log.len()
+    );
+    for i in 0..CLIENTS {
+        let times: Vec<Instant> = log
+            .iter()
+            .filter(|(p, _)| *p == format!("/c{i}"))
+            .map(|(_, t)| *t)
+            .collect();
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            // Never sooner than asked, unless the deadline came first.
+            assert!(
+                gap >= Duration::from_millis(1950)
+                    || pair[1] + Duration::from_millis(100) >= deadline,
+                "client {i} retried after {gap:?}"
+            );
+        }
+    }
+    eprintln!(
+        "{} requests from {CLIENTS} clients in {window:?}",
+        log.len()
+    );
+}
+
+#[test]
+fn backoff_pauses_have_full_jitter() {
+    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use std::time::{Duration, Instant};
+    // 503 without Retry-After: the first pause is random in [0, 100 ms) for each client.
+    let (base, _) = metadata_server(unavailable);
+    let url = format!("{base}2009-04-04/user-data");
+    let pauses: Vec<Duration> = (0..24)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let http = HttpClient::new(&HttpOptions {
+                    attempts: 2,
+                    ..HttpOptions::default()
+                });
+                let started = Instant::now();
+                let _ = http.get(&url, &[], 1024);
+                started.elapsed()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let (min, max) = (pauses.iter().min().unwrap(), pauses.iter().max().unwrap());
+    assert!(
+        *max < Duration::from_millis(100) + Duration::from_secs(2),
+        "{max:?}"
+    );
+    assert!(*max - *min > Duration::from_millis(20), "{pauses:?}");
+}
