@@ -518,12 +518,15 @@ impl State for Mem {
     fn password_hash(&self, _: &str) -> Option<String> {
         Some("$6$old".into())
     }
-    fn owner(&self, spec: &str) -> Option<(Option<u32>, Option<u32>)> {
+    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String> {
         match spec {
-            "root" | "0" => Some((Some(0), None)),
-            "root:root" | "0:0" => Some((Some(0), Some(0))),
-            _ => None,
+            "root" | "0" => Ok((Some(0), None)),
+            "root:root" | "0:0" => Ok((Some(0), Some(0))),
+            _ => Err(format!("unknown owner {spec:?}")),
         }
+    }
+    fn group_exists(&self, group: &str) -> bool {
+        ["root", "core", "docker", "wheel"].contains(&group)
     }
     fn hostname(&self) -> Option<String> {
         self.hostname.clone()
