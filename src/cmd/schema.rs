@@ -190,8 +190,7 @@ fn section_ref(section: &'static Section, defs: &mut Map<String, Value>) -> Valu
         let schema = section_schema(section, defs);
         defs.insert(name.clone(), schema);
     }
-    let kind = "object";
-    json!({"type": kind, "allOf": [{"$ref": format!("#/definitions/{name}")}]})
+    json!({"type": "object", "allOf": [{"$ref": format!("#/definitions/{name}")}]})
 }
 
 fn string_schema(field: &Field) -> Value {
