@@ -1,5 +1,6 @@
 //! `make bench`: whole-process timings of `kindling validate` (the static release binary), its
-//! growth with document size, and peak memory. Measures and prints; never fails on a figure.
+//! growth with document size, and peak memory; and `kindling convert` on the large config.
+//! Measures and prints; never fails on a figure.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,10 +21,15 @@ fn binary() -> PathBuf {
 
 /// Median wall time of `runs` runs of `kindling validate FILE`, after one warm-up run.
 fn median_wall(bin: &Path, file: &Path, runs: usize) -> Duration {
+    median_wall_of(bin, "validate", file, runs)
+}
+
+/// Median wall time of `runs` runs of `kindling SUBCOMMAND FILE`, after one warm-up run.
+fn median_wall_of(bin: &Path, subcommand: &str, file: &Path, runs: usize) -> Duration {
     let run = || {
         let start = Instant::now();
         let status = Command::new(bin)
-            .arg("validate")
+            .arg(subcommand)
             .arg(file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -149,6 +155,14 @@ fn main() {
         "large config ({} lines, 500 write_files, 200 units with drop-ins): median wall {:.3} ms over 51 runs (target < 20 ms)",
         text.lines().count(),
         t_large.as_secs_f64() * 1e3
+    );
+
+    // convert plans the same config and writes it as Ignition JSON (every file a data URL).
+    let t_convert = median_wall_of(&bin, "convert", &large, 51);
+    let _ = writeln!(
+        report,
+        "convert, the same large config to Ignition JSON: median wall {:.3} ms over 51 runs (target < 50 ms)",
+        t_convert.as_secs_f64() * 1e3
     );
 
     let _ = writeln!(

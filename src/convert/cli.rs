@@ -39,8 +39,10 @@ pub enum To {
     Butane,
 }
 
-fn excerpt(out: &mut String, source: &str, line: usize, col: usize) {
-    let Some(text) = line.checked_sub(1).and_then(|i| source.lines().nth(i)) else {
+/// The source line under a finding and a caret at its column; `lines` is the source split
+/// once (a config with thousands of findings must not rescan it for each).
+fn excerpt(out: &mut String, lines: &[&str], line: usize, col: usize) {
+    let Some(text) = line.checked_sub(1).and_then(|i| lines.get(i)) else {
         return;
     };
     let text = text.strip_suffix('\r').unwrap_or(text);
@@ -125,13 +127,14 @@ pub fn run(args: &ConvertArgs) -> i32 {
     let mut report = String::new();
     match args.format {
         Format::Human => {
+            let lines: Vec<&str> = converted.source.lines().collect();
             for f in &converted.findings {
                 let _ = writeln!(
                     report,
                     "{shown}:{}:{}: warning[{}]: {}",
                     f.pos.line, f.pos.col, f.code, f.message
                 );
-                excerpt(&mut report, &converted.source, f.pos.line, f.pos.col);
+                excerpt(&mut report, &lines, f.pos.line, f.pos.col);
             }
             let n = converted.findings.len();
             if n > 0 {

@@ -636,13 +636,14 @@ impl Converter<'_> {
         }
     }
 
-    fn write_files_pos(path: &Path) -> impl Fn(&Locator) -> Option<Pos> + '_ {
+    /// The `write_files` entry for `path`, at its `sub` key (or its `path`).
+    fn write_files_pos<'p>(path: &'p Path, sub: &'p str) -> impl Fn(&Locator) -> Option<Pos> + 'p {
         move |l: &Locator| {
             l.item(
                 &["write_files"],
                 "path",
                 |p| clean(&Path::new("/").join(p)) == clean(path),
-                Some("path"),
+                Some(sub),
             )
         }
     }
@@ -841,7 +842,7 @@ impl Converter<'_> {
             self.report(
                 "convert-run-path",
                 part,
-                Self::write_files_pos(&p),
+                Self::write_files_pos(&p, "path"),
                 format!(
                     "{at} is under /run, which is empty at every boot after Ignition ran; not converted (write it from a unit, or use systemd-tmpfiles)"
                 ),
@@ -871,7 +872,7 @@ impl Converter<'_> {
                         self.report(
                             "convert-owner",
                             part,
-                            Self::write_files_pos(&p),
+                            Self::write_files_pos(&p, "owner"),
                             format!("owner {spec:?} sets the group to the user's login group, which Ignition cannot name; the group is left root's (write \"{u}:GROUP\")"),
                         );
                         None
@@ -1132,7 +1133,7 @@ impl Converter<'_> {
         }
         for (anchor, what, tokens) in reports {
             let at = move |l: &Locator| match &anchor {
-                Anchor::File(path) => Self::write_files_pos(Path::new(path))(l),
+                Anchor::File(path) => Self::write_files_pos(Path::new(path), "content")(l),
                 Anchor::Unit(name) => Self::unit_pos(name, None)(l),
                 Anchor::User(name) => l.item(&["users"], "name", |n| n == name, None),
             };
@@ -1220,3 +1221,6 @@ pub fn convert(data: &[u8], options: &Options) -> Result<Converted, Refused> {
         findings,
     })
 }
+
+#[cfg(test)]
+mod tests;
