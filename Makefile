@@ -7,7 +7,7 @@ CHECKER  := ../shared/bin/check-corpus
 
 GEN      := target/gen
 
-.PHONY: build test unit corpus demo bench lint fmt clean
+.PHONY: build test unit corpus demo bench lint fmt clean fuzz
 
 # A static release binary. --target keeps crt-static away from build scripts and proc-macros;
 # the result is copied to target/release/kindling, where the tools and docs expect it. The man
@@ -42,6 +42,13 @@ demo: build
 # ordinary dynamic build. The bench itself runs the static binary `make build` made.
 bench: build
 	CARGO_TARGET_DIR=target/bench cargo bench --locked --bench validate
+
+# Every fuzz target for FUZZ_SECONDS each (default 60), on the stable toolchain; see README
+# "Fuzzing". `make fuzz FUZZ_TARGETS="yaml mime"` runs some of them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
 lint:
 	cargo fmt --check

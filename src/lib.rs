@@ -7,6 +7,8 @@ pub mod cmd;
 pub mod config;
 pub mod convert;
 pub mod datasource;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod network;
 pub mod plan;

@@ -776,7 +776,7 @@ fn useradd_arguments_follow_the_reference_order() {
         users::useradd_args(&full_user(), Path::new("/")),
         [
             "--password",
-            "$6$salt$hash",
+            "*",
             "--comment",
             "Alice Example",
             "--home-dir",

@@ -418,3 +418,95 @@ fn backoff_pauses_have_full_jitter() {
     );
     assert!(*max - *min > Duration::from_millis(20), "{pauses:?}");
 }
+
+#[test]
+fn password_hashes_never_reach_a_command_line() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = fresh_root();
+    let unique = format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos()
+    );
+    let hash = |i: usize| format!("$6$hostile${unique}x{i}");
+    let mut config = String::from("#cloud-config\nusers:\n");
+    for i in 0..4 {
+        config.push_str(&format!("  - name: pw{i}\n    passwd: {}\n", hash(i)));
+    }
+    // An existing user whose hash changes takes the other path (set, not create).
+    config.push_str(&format!("  - name: root\n    passwd: {}\n", hash(9)));
+    let file = dir.path().join("user-data");
+    std::fs::write(&file, config).unwrap();
+    // A crashed shadow-utils left its lock: the PID in it is gone.
+    std::fs::write(dir.path().join("etc/shadow.lock"), "999999999").unwrap();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        let needle = format!("$6$hostile${unique}");
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut scans = 0u64;
+            while !done.load(Ordering::SeqCst) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+                        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                        if text.contains(&needle) {
+                            seen.push(text);
+                        }
+                    }
+                }
+                scans += 1;
+            }
+            (seen, scans)
+        })
+    };
+    let out = kindling()
+        .args(["apply", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    done.store(true, Ordering::SeqCst);
+    let (seen, scans) = watcher.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(scans > 0);
+    assert!(seen.is_empty(), "a hash was on a command line: {seen:?}");
+    let shadow = std::fs::read_to_string(dir.path().join("etc/shadow")).unwrap();
+    for (name, i) in [("pw0", 0), ("pw3", 3), ("root", 9)] {
+        assert!(
+            shadow
+                .lines()
+                .any(|l| l.starts_with(&format!("{name}:{}:", hash(i)))),
+            "{name}: {shadow}"
+        );
+    }
+    assert!(!dir.path().join("etc/shadow.lock").exists());
+    assert!(!std::fs::read_dir(dir.path().join("etc"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("shadow.")));
+    // The second run changes nothing.
+    let again = kindling()
+        .args(["apply", "--from-file"])
+        .arg(&file)
+        .arg("--root")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 changed"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("etc/shadow")).unwrap(),
+        shadow
+    );
+}

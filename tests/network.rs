@@ -297,6 +297,50 @@ fn vmware_reference_error_cases() {
 }
 
 #[test]
+fn vmware_interfaces_that_would_share_a_unit_are_an_error() {
+    // Found by the vmware_network fuzz target: the second eth0 replaced the first's unit.
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[
+                ("interface.0.name", "eth0"),
+                ("interface.0.dhcp", "yes"),
+                ("interface.1.name", "eth0"),
+                ("interface.1.ip.0.address", "10.0.0.2/24"),
+            ],
+            "interface.1 would be written to 00-eth0.network, as interface.0 is",
+        ),
+        (
+            &[
+                ("interface.0.mac", "00:50:56:aa:bb:cc"),
+                ("interface.0.dhcp", "yes"),
+                ("interface.1.name", "eth1"),
+                ("interface.1.dhcp", "yes"),
+                ("interface.2.mac", "00:50:56:AA:BB:CC"),
+                ("interface.2.dhcp", "yes"),
+            ],
+            "interface.2 would be written to 00-00:50:56:aa:bb:cc.network, as interface.0 is",
+        ),
+        (
+            &[("interface.0.dhcp", "yes"), ("interface.1.dhcp", "yes")],
+            "interface.1 would be written to 00-.network, as interface.0 is",
+        ),
+    ];
+    for (pairs, want) in cases {
+        let got = from_vmware(&map(pairs)).unwrap_err().to_string();
+        assert!(got.contains(want), "{pairs:?}: got {got:?}, want {want:?}");
+    }
+    let kept = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/vmware_network/crash-31f5b755837b4f8443a5ba097322bf7a670a86a2"),
+    )
+    .unwrap();
+    assert!(matches!(
+        from_vmware(&guestinfo(&String::from_utf8_lossy(&kept))),
+        Err(NetworkError::DuplicateInterface { .. })
+    ));
+}
+
+#[test]
 fn issue8_vmware_interface_without_name_or_mac_is_written_as_the_reference() {
     // reference.md §6.1: with neither name nor MAC the file is `00-`, with an empty [Match].
     let units = from_vmware(&map(&[("interface.0.dhcp", "yes")])).unwrap();

@@ -2,7 +2,8 @@
 //! shell; with an offline root, through their `--prefix`, which edits `<root>/etc/*` in place.
 //!
 //! Password hashes are secrets to the extent that they can be attacked offline: they never
-//! appear in a log line or an error message.
+//! appear in a log line, an error message or a command line (`/proc/PID/cmdline` is readable by
+//! every local user): a new account is created locked and gets its hash after.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,12 @@ pub enum UserError {
     Spawn {
         command: String,
         error: std::io::Error,
+    },
+    #[error("failed to set the password of {name:?} in {}: {message}", .path.display())]
+    Shadow {
+        name: String,
+        path: PathBuf,
+        message: String,
     },
     #[error("{command} failed with {}: {stderr}", describe(.status))]
     Failed {
@@ -71,7 +78,8 @@ pub fn useradd_args(u: &NewUser, root: &Path) -> Vec<String> {
             args.push(value.to_string());
         }
     };
-    push("--password", Some(non_empty(&u.passwd).unwrap_or("*")));
+    // Locked ("*", as the reference for no password); a hash is set after, off the command line.
+    push("--password", Some("*"));
     if let Some(gecos) = non_empty(&u.gecos) {
         push("--comment", Some(gecos));
     }
@@ -212,16 +220,20 @@ pub fn create_user(u: &NewUser, root: &Path) -> Result<(), UserError> {
     if let Some(hash) = &u.passwd {
         check_hash(&u.name, hash)?;
     }
-    run("useradd", &useradd_args(u, root), None, u.passwd.as_deref())
+    run("useradd", &useradd_args(u, root), None, None)?;
+    if let Some(hash) = non_empty(&u.passwd) {
+        set_password(&u.name, hash, root)?;
+    }
+    Ok(())
 }
 
 /// Sets the password hash of an existing user; `Ok(false)` if the shadow file already holds it.
 ///
 /// On the host: `chpasswd -e` with `name:hash` on standard input, so the hash is never in a
-/// command line. In an offline root: `usermod --password`, because `chpasswd` only gained
-/// `--prefix` in later shadow-utils (Debian 12's 4.13 has only `--root`, a chroot that needs
-/// the tools inside the root), and the hash in a build host's process list is what `useradd
-/// --password` exposes anyway.
+/// command line. In an offline root, `chpasswd` cannot help (it gained `--prefix` only in later
+/// shadow-utils; Debian 12's 4.13 has `--root`, a chroot that needs the tools inside the root)
+/// and `usermod --password` would put the hash in argv: the root's shadow entry is written here,
+/// as `usermod --password` writes it, under shadow-utils' lock.
 pub fn set_password(name: &str, hash: &str, root: &Path) -> Result<bool, UserError> {
     check_name(name)?;
     check_hash(name, hash)?;
@@ -233,12 +245,131 @@ pub fn set_password(name: &str, hash: &str, root: &Path) -> Result<bool, UserErr
         let line = format!("{name}:{hash}\n");
         run("chpasswd", &args, Some(line.as_bytes()), Some(hash))?;
     } else {
-        let mut args = vec!["--password".to_string(), hash.to_string()];
-        args.extend(prefix_args(root));
-        args.push(name.to_string());
-        run("usermod", &args, None, Some(hash))?;
+        write_shadow_hash(root, name, hash)?;
     }
     Ok(true)
+}
+
+/// Days since the epoch, as shadow-utils dates a password change (`SOURCE_DATE_EPOCH` wins,
+/// for reproducible images).
+fn today() -> u64 {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+    secs / 86_400
+}
+
+/// Sets `name`'s hash and the day of the last change in `<root>/etc/shadow`, holding
+/// shadow-utils' lock so that no `useradd --prefix` edits the file meanwhile, and replacing the
+/// file by an atomic, fsynced rename with its mode and owner.
+fn write_shadow_hash(root: &Path, name: &str, hash: &str) -> Result<(), UserError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = root.join("etc/shadow");
+    let fail = |message: String| UserError::Shadow {
+        name: name.to_string(),
+        path: path.clone(),
+        message,
+    };
+    let _lock = ShadowLock::acquire(&path).map_err(fail)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(fs::cause(&e)))?;
+    let meta = std::fs::metadata(&path).map_err(|e| fail(fs::cause(&e)))?;
+    let day = today().to_string();
+    let mut found = false;
+    let mut out = String::with_capacity(text.len() + hash.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let mut fields: Vec<&str> = body.split(':').collect();
+        if !found && fields.len() >= 2 && fields[0] == name {
+            found = true;
+            fields[1] = hash;
+            if fields.len() >= 3 {
+                fields[2] = &day;
+            }
+            out.push_str(&fields.join(":"));
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !found {
+        return Err(fail("the user has no entry there".into()));
+    }
+    fs::write_atomic(
+        root,
+        Path::new("/etc/shadow"),
+        out.as_bytes(),
+        meta.mode() & 0o7777,
+        Some((meta.uid(), meta.gid())),
+    )
+    .map_err(|e| fail(e.to_string()))
+}
+
+/// shadow-utils' lock on one of its databases (commonio's): `FILE.lock`, made by hard-linking a
+/// file that holds our PID, so that taking it is atomic. A lock whose process is gone is stale
+/// (a crash) and is removed; a live one is waited for, a few seconds, as shadow-utils does.
+pub struct ShadowLock {
+    lock: PathBuf,
+}
+
+impl ShadowLock {
+    pub fn acquire(db: &Path) -> Result<ShadowLock, String> {
+        let file_name = db.file_name().map(|n| n.to_string_lossy().into_owned());
+        let file_name = file_name.unwrap_or_default();
+        let pid = std::process::id();
+        let lock = db.with_file_name(format!("{file_name}.lock"));
+        let temp = db.with_file_name(format!("{file_name}.{pid}"));
+        std::fs::write(&temp, pid.to_string())
+            .map_err(|e| format!("cannot create {}: {}", temp.display(), fs::cause(&e)))?;
+        let result = (|| {
+            for _ in 0..15 {
+                match std::fs::hard_link(&temp, &lock) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        if lock_holder_alive(&lock) {
+                            std::thread::sleep(std::time::Duration::from_secs(1));
+                        } else {
+                            let _ = std::fs::remove_file(&lock);
+                        }
+                    }
+                    Err(e) => {
+                        return Err(format!("cannot lock {}: {}", lock.display(), fs::cause(&e)))
+                    }
+                }
+            }
+            Err(format!(
+                "{} is held by a running process (shadow-utils); try again when it is done",
+                lock.display()
+            ))
+        })();
+        let _ = std::fs::remove_file(&temp);
+        result.map(|()| ShadowLock { lock })
+    }
+}
+
+impl Drop for ShadowLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+/// Whether the PID written in a lock file is a running process; an unreadable or empty lock is
+/// a crash's leftover.
+fn lock_holder_alive(lock: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(lock) else {
+        return false;
+    };
+    match text.trim().parse::<i32>() {
+        Ok(pid) if pid > 0 => !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        ),
+        _ => false,
+    }
 }
 
 /// Adds the user to `groups` (never removes one) with `usermod -a -G`; `Ok(false)` if the user

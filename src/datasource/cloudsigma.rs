@@ -131,11 +131,7 @@ impl CloudSigma {
     }
 
     fn fetch_json(&self, key: &str) -> Result<Value, DatasourceError> {
-        let answer = self.fetch(key)?;
-        serde_json::from_slice(&answer).map_err(|e| DatasourceError::Json {
-            location: format!("{} key {key:?}", self.options.device.display()),
-            message: format!("{e} (expected the server context JSON)"),
-        })
+        parse_answer(&self.fetch(key)?, &self.options.device, key)
     }
 }
 
@@ -260,60 +256,89 @@ impl Datasource for CloudSigma {
 
     fn fetch_user_data(&self) -> Result<Option<Vec<u8>>, DatasourceError> {
         let meta = self.fetch_json("/meta/")?;
-        let Some(data) = meta.get("cloudinit-user-data").and_then(Value::as_str) else {
-            return Ok(None);
-        };
-        let base64 = meta
-            .get("base64_fields")
-            .and_then(Value::as_str)
-            .is_some_and(|f| f.split(',').any(|f| f.trim() == "cloudinit-user-data"));
-        if !base64 {
-            return Ok(Some(data.as_bytes().to_vec()));
-        }
-        // The reference hands over empty user-data when this fails; an error says why instead.
-        crate::config::decode::base64(data.as_bytes())
-            .map(Some)
-            .map_err(|e| {
-                DatasourceError::malformed(
-                    format!("{} meta cloudinit-user-data", self.options.device.display()),
-                    format!("{e} (listed in base64_fields, so expected base64)"),
-                )
-            })
+        user_data_from_meta(&meta, &self.options.device)
     }
 
     fn fetch_metadata(&self) -> Result<Metadata, DatasourceError> {
         let ctx = self.fetch_json("")?;
-        let mut md = Metadata::default();
-        let name = str_at(&ctx, &["name"]).filter(|s| !s.is_empty());
-        md.hostname = name
-            .or_else(|| str_at(&ctx, &["uuid"]).filter(|s| !s.is_empty()))
-            .map(str::to_string);
-        if let Some(key) = str_at(&ctx, &["meta", "ssh_public_key"]).map(str::trim) {
-            if let Some(comment) = key.split(' ').next_back().filter(|_| !key.is_empty()) {
-                md.ssh_public_keys
-                    .insert(comment.to_string(), key.to_string());
-            }
-        }
-        let nics = ctx
-            .get("nics")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for nic in nics {
-            if let Some(ip) = str_at(nic, &["ip_v4_conf", "ip", "uuid"]).filter(|s| !s.is_empty()) {
-                match ip.parse::<IpAddr>() {
-                    Ok(ip) => md.public_ipv4 = Some(ip),
-                    Err(_) => log::warn!(
-                        "server context: nic address {ip:?} is not an IP address; ignored"
-                    ),
-                }
-            }
-            if str_at(nic, &["vlan", "uuid"]).is_some_and(|v| !v.is_empty()) {
-                if let Some(ip) = str_at(nic, &["mac"]).and_then(|m| (self.local_ipv4)(m)) {
-                    md.private_ipv4 = Some(IpAddr::V4(ip));
-                }
-            }
-        }
-        Ok(md)
+        Ok(metadata_from_context(&ctx, &*self.local_ipv4))
     }
+}
+
+/// One answer of the serial protocol (the bytes before EOT) as JSON; pure, for fuzz targets.
+pub(crate) fn parse_answer(
+    answer: &[u8],
+    device: &Path,
+    key: &str,
+) -> Result<Value, DatasourceError> {
+    serde_json::from_slice(answer).map_err(|e| DatasourceError::Json {
+        location: format!("{} key {key:?}", device.display()),
+        message: format!("{e} (expected the server context JSON)"),
+    })
+}
+
+/// The user-data in the `/meta/` answer, decoded when `base64_fields` lists it.
+pub(crate) fn user_data_from_meta(
+    meta: &Value,
+    device: &Path,
+) -> Result<Option<Vec<u8>>, DatasourceError> {
+    let Some(data) = meta.get("cloudinit-user-data").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let base64 = meta
+        .get("base64_fields")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.split(',').any(|f| f.trim() == "cloudinit-user-data"));
+    if !base64 {
+        return Ok(Some(data.as_bytes().to_vec()));
+    }
+    // The reference hands over empty user-data when this fails; an error says why instead.
+    crate::config::decode::base64(data.as_bytes())
+        .map(Some)
+        .map_err(|e| {
+            DatasourceError::malformed(
+                format!("{} meta cloudinit-user-data", device.display()),
+                format!("{e} (listed in base64_fields, so expected base64)"),
+            )
+        })
+}
+
+/// The metadata in the server context; `local_ipv4` finds the address of the interface with a
+/// MAC (for the private network).
+pub(crate) fn metadata_from_context(
+    ctx: &Value,
+    local_ipv4: &dyn Fn(&str) -> Option<Ipv4Addr>,
+) -> Metadata {
+    let mut md = Metadata::default();
+    let name = str_at(ctx, &["name"]).filter(|s| !s.is_empty());
+    md.hostname = name
+        .or_else(|| str_at(ctx, &["uuid"]).filter(|s| !s.is_empty()))
+        .map(str::to_string);
+    if let Some(key) = str_at(ctx, &["meta", "ssh_public_key"]).map(str::trim) {
+        if let Some(comment) = key.split(' ').next_back().filter(|_| !key.is_empty()) {
+            md.ssh_public_keys
+                .insert(comment.to_string(), key.to_string());
+        }
+    }
+    let nics = ctx
+        .get("nics")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for nic in nics {
+        if let Some(ip) = str_at(nic, &["ip_v4_conf", "ip", "uuid"]).filter(|s| !s.is_empty()) {
+            match ip.parse::<IpAddr>() {
+                Ok(ip) => md.public_ipv4 = Some(ip),
+                Err(_) => {
+                    log::warn!("server context: nic address {ip:?} is not an IP address; ignored")
+                }
+            }
+        }
+        if str_at(nic, &["vlan", "uuid"]).is_some_and(|v| !v.is_empty()) {
+            if let Some(ip) = str_at(nic, &["mac"]).and_then(local_ipv4) {
+                md.private_ipv4 = Some(IpAddr::V4(ip));
+            }
+        }
+    }
+    md
 }

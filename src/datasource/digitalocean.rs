@@ -104,30 +104,35 @@ impl Datasource for DigitalOcean {
         let Some(body) = self.http.get(&url, &[], METADATA_CAP)? else {
             return Ok(Metadata::default());
         };
-        let doc: Document = serde_json::from_slice(&body).map_err(|e| DatasourceError::Json {
-            location: url.clone(),
-            message: format!("{e} (expected the metadata/v1.json object)"),
-        })?;
-        let (public, private) = match &doc.interfaces {
-            Some(i) => (i.public.as_ref(), i.private.as_ref()),
-            None => (None, None),
-        };
-        Ok(Metadata {
-            hostname: doc.hostname.filter(|h| !h.is_empty()),
-            public_ipv4: first_ip(public, |i| i.ipv4.as_ref(), &url),
-            public_ipv6: first_ip(public, |i| i.ipv6.as_ref(), &url),
-            private_ipv4: first_ip(private, |i| i.ipv4.as_ref(), &url),
-            private_ipv6: first_ip(private, |i| i.ipv6.as_ref(), &url),
-            ssh_public_keys: doc
-                .public_keys
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(i, k)| (i.to_string(), k))
-                .collect(),
-            network_config: Some(NetworkConfig::Other(
-                String::from_utf8_lossy(&body).into_owned(),
-            )),
-        })
+        metadata_from_json(&body, &url)
     }
+}
+
+/// `metadata/v1.json` (fetched from `url`) as metadata; pure, so fuzz targets can run it.
+pub(crate) fn metadata_from_json(body: &[u8], url: &str) -> Result<Metadata, DatasourceError> {
+    let doc: Document = serde_json::from_slice(body).map_err(|e| DatasourceError::Json {
+        location: url.to_string(),
+        message: format!("{e} (expected the metadata/v1.json object)"),
+    })?;
+    let (public, private) = match &doc.interfaces {
+        Some(i) => (i.public.as_ref(), i.private.as_ref()),
+        None => (None, None),
+    };
+    Ok(Metadata {
+        hostname: doc.hostname.filter(|h| !h.is_empty()),
+        public_ipv4: first_ip(public, |i| i.ipv4.as_ref(), url),
+        public_ipv6: first_ip(public, |i| i.ipv6.as_ref(), url),
+        private_ipv4: first_ip(private, |i| i.ipv4.as_ref(), url),
+        private_ipv6: first_ip(private, |i| i.ipv6.as_ref(), url),
+        ssh_public_keys: doc
+            .public_keys
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (i.to_string(), k))
+            .collect(),
+        network_config: Some(NetworkConfig::Other(
+            String::from_utf8_lossy(body).into_owned(),
+        )),
+    })
 }

@@ -145,9 +145,23 @@ impl Ec2 {
     fn meta_url(&self, attribute: &str) -> String {
         format!("{}{API_VERSION}/meta-data/{attribute}", self.base)
     }
+}
 
-    fn attribute_lines(&self, attribute: &str) -> Result<Option<Vec<String>>, DatasourceError> {
-        let body = self.get(&self.meta_url(attribute), METADATA_CAP)?;
+/// Reads the metadata attributes through `get` (attribute -> body, `None` when absent), whose
+/// URLs `meta_url` names in messages. Apart from the requests it is pure, so that the fuzz
+/// targets run it on arbitrary answers.
+pub(crate) struct Attributes<G, U> {
+    pub(crate) get: G,
+    pub(crate) meta_url: U,
+}
+
+impl<G, U> Attributes<G, U>
+where
+    G: Fn(&str) -> Result<Option<Vec<u8>>, DatasourceError>,
+    U: Fn(&str) -> String,
+{
+    fn lines(&self, attribute: &str) -> Result<Option<Vec<String>>, DatasourceError> {
+        let body = (self.get)(attribute)?;
         Ok(body.map(|b| {
             String::from_utf8_lossy(&b)
                 .lines()
@@ -159,7 +173,7 @@ impl Ec2 {
 
     fn first_line(&self, attribute: &str) -> Result<Option<String>, DatasourceError> {
         Ok(self
-            .attribute_lines(attribute)?
+            .lines(attribute)?
             .and_then(|lines| lines.into_iter().next()))
     }
 
@@ -170,11 +184,42 @@ impl Ec2 {
             Err(_) => {
                 log::warn!(
                     "{}: {s:?} is not an IP address; ignored",
-                    self.meta_url(attribute)
+                    (self.meta_url)(attribute)
                 );
                 None
             }
         }))
+    }
+
+    pub(crate) fn metadata(&self) -> Result<Metadata, DatasourceError> {
+        let mut md = Metadata::default();
+        for line in self.lines("public-keys")?.unwrap_or_default() {
+            let malformed = || {
+                DatasourceError::malformed(
+                    (self.meta_url)("public-keys"),
+                    format!("malformed public key: {line:?}"),
+                )
+            };
+            let (index, name) = line.split_once('=').ok_or_else(malformed)?;
+            // The index goes into a URL path: digits only, so a hostile answer cannot redirect
+            // the next request elsewhere on the service.
+            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(malformed());
+            }
+            match self.first_line(&format!("public-keys/{index}/openssh-key"))? {
+                Some(key) => {
+                    md.ssh_public_keys.insert(name.to_string(), key);
+                }
+                None => log::warn!(
+                    "{}: key {name:?} has no openssh-key; ignored",
+                    (self.meta_url)("public-keys")
+                ),
+            }
+        }
+        md.hostname = self.first_line("hostname")?;
+        md.private_ipv4 = self.ip("local-ipv4")?;
+        md.public_ipv4 = self.ip("public-ipv4")?;
+        Ok(md)
     }
 }
 
@@ -202,33 +247,10 @@ impl Datasource for Ec2 {
     }
 
     fn fetch_metadata(&self) -> Result<Metadata, DatasourceError> {
-        let mut md = Metadata::default();
-        for line in self.attribute_lines("public-keys")?.unwrap_or_default() {
-            let malformed = || {
-                DatasourceError::malformed(
-                    self.meta_url("public-keys"),
-                    format!("malformed public key: {line:?}"),
-                )
-            };
-            let (index, name) = line.split_once('=').ok_or_else(malformed)?;
-            // The index goes into a URL path: digits only, so a hostile answer cannot redirect
-            // the next request elsewhere on the service.
-            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(malformed());
-            }
-            match self.first_line(&format!("public-keys/{index}/openssh-key"))? {
-                Some(key) => {
-                    md.ssh_public_keys.insert(name.to_string(), key);
-                }
-                None => log::warn!(
-                    "{}: key {name:?} has no openssh-key; ignored",
-                    self.meta_url("public-keys")
-                ),
-            }
+        Attributes {
+            get: |attribute: &str| Ok(self.get(&self.meta_url(attribute), METADATA_CAP)?),
+            meta_url: |attribute: &str| self.meta_url(attribute),
         }
-        md.hostname = self.first_line("hostname")?;
-        md.private_ipv4 = self.ip("local-ipv4")?;
-        md.public_ipv4 = self.ip("public-ipv4")?;
-        Ok(md)
+        .metadata()
     }
 }

@@ -25,11 +25,22 @@ impl Gce {
     fn instance_url(&self, attribute: &str) -> String {
         format!("{}computeMetadata/v1/instance/{attribute}", self.base)
     }
+}
 
+/// Reads the instance attributes through `get` (attribute -> body, `None` when absent), whose
+/// URLs `url` names in messages; pure apart from the requests, so fuzz targets can run it.
+pub(crate) struct Attributes<G, U> {
+    pub(crate) get: G,
+    pub(crate) url: U,
+}
+
+impl<G, U> Attributes<G, U>
+where
+    G: Fn(&str) -> Result<Option<Vec<u8>>, DatasourceError>,
+    U: Fn(&str) -> String,
+{
     fn attribute(&self, attribute: &str) -> Result<Option<String>, DatasourceError> {
-        let body = self
-            .http
-            .get(&self.instance_url(attribute), &[], METADATA_CAP)?;
+        let body = (self.get)(attribute)?;
         Ok(body
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
             .filter(|s| !s.is_empty()))
@@ -40,10 +51,19 @@ impl Gce {
         match self.attribute(attribute)? {
             None => Ok(None),
             Some(s) => s.parse().map(Some).map_err(|_| DatasourceError::InvalidIp {
-                location: self.instance_url(attribute),
+                location: (self.url)(attribute),
                 value: s,
             }),
         }
+    }
+
+    pub(crate) fn metadata(&self) -> Result<Metadata, DatasourceError> {
+        Ok(Metadata {
+            hostname: self.attribute("hostname")?,
+            private_ipv4: self.ip("network-interfaces/0/ip")?,
+            public_ipv4: self.ip("network-interfaces/0/access-configs/0/external-ip")?,
+            ..Metadata::default()
+        })
     }
 }
 
@@ -71,11 +91,14 @@ impl Datasource for Gce {
     }
 
     fn fetch_metadata(&self) -> Result<Metadata, DatasourceError> {
-        Ok(Metadata {
-            hostname: self.attribute("hostname")?,
-            private_ipv4: self.ip("network-interfaces/0/ip")?,
-            public_ipv4: self.ip("network-interfaces/0/access-configs/0/external-ip")?,
-            ..Metadata::default()
-        })
+        Attributes {
+            get: |attribute: &str| {
+                Ok(self
+                    .http
+                    .get(&self.instance_url(attribute), &[], METADATA_CAP)?)
+            },
+            url: |attribute: &str| self.instance_url(attribute),
+        }
+        .metadata()
     }
 }

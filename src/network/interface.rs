@@ -179,7 +179,7 @@ impl Interface {
 
     /// The reference's name: the MAC as Go prints it (colons kept) when there is no name, and
     /// nothing (`00-`) when there is neither.
-    fn file_stem(&self) -> String {
+    pub(crate) fn file_stem(&self) -> String {
         let base = if self.name.is_empty() {
             self.hwaddr.as_ref().map(Mac::to_string).unwrap_or_default()
         } else {

@@ -80,6 +80,12 @@ pub enum NetworkError {
     InvalidDhcp { value: String },
     #[error("error while parsing MAC address: invalid MAC address {value:?}")]
     InvalidMac { value: String },
+    #[error("interface.{index} would be written to {unit}, as interface.{first} is (expected a name or MAC of its own for each interface)")]
+    DuplicateInterface {
+        index: usize,
+        first: usize,
+        unit: String,
+    },
 }
 
 /// `--convert-netconf=KIND` on what the datasource returned: `debian` needs config-drive bytes,

@@ -127,6 +127,19 @@ pub fn from_vmware(config: &BTreeMap<String, String>) -> Result<Vec<NetworkUnit>
         }
         let mut iface = Interface::new(name, Kind::Physical, method);
         iface.hwaddr = hwaddr;
+        // Units are named after the interface (or its MAC): a second interface with the same
+        // one would silently replace the first's unit, so that interface would lose its config.
+        let stem = iface.file_stem();
+        if let Some(first) = interfaces
+            .iter()
+            .position(|o: &Interface| o.file_stem() == stem)
+        {
+            return Err(NetworkError::DuplicateInterface {
+                index: i,
+                first,
+                unit: format!("{stem}.network"),
+            });
+        }
         interfaces.push(iface);
     }
     log::info!("Parsed {} network interfaces", interfaces.len());

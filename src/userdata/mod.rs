@@ -8,7 +8,7 @@ mod mime;
 #[cfg(test)]
 mod tests;
 
-pub use gzip::{gunzip, gunzip_payload, is_gzip, GzipError, MAX_DECOMPRESSED};
+pub use gzip::{gunzip, gunzip_limited, gunzip_payload, is_gzip, GzipError, MAX_DECOMPRESSED};
 pub use mime::{split_multipart, MimeError, Part, PartKind, Split, MAX_ITEMS, MAX_NESTING};
 
 /// What a whole payload (or the body of a MIME part) is.
@@ -137,4 +137,32 @@ fn first_line(data: &[u8]) -> &[u8] {
         Some(end) => data.get(..end).unwrap_or(data),
         None => data,
     }
+}
+
+/// Runs the header-block reader and the header-value parsers on arbitrary bytes, for the fuzz
+/// targets (they cannot name the private `headers` module).
+#[doc(hidden)]
+pub fn fuzz_headers(data: &[u8]) {
+    let block = headers::HeaderBlock::parse(data);
+    assert!(block.body_start <= data.len(), "body starts past the end");
+    for name in [
+        "content-type",
+        "content-disposition",
+        "content-transfer-encoding",
+        "mime-version",
+    ] {
+        if let Some((value, line)) = block.get(name) {
+            assert!(line >= 1, "header {name} at line 0");
+            let ct = headers::parse_content_type(&value);
+            let _ = ct.params.get("boundary");
+            let _ = ct.params.get("charset");
+            let _ = headers::disposition_filename(&value);
+        }
+    }
+    // The value parsers also see whatever text the bytes are.
+    let text = String::from_utf8_lossy(data);
+    let ct = headers::parse_content_type(&text);
+    assert_eq!(ct.mimetype, ct.mimetype.to_lowercase());
+    let _ = ct.params.get("boundary");
+    let _ = headers::disposition_filename(&text);
 }
