@@ -197,6 +197,7 @@ impl Target<'_> {
         match &step.action {
             Action::SetHostname { name } => self.set_hostname(name),
             Action::CreateUser { user } => {
+                users::clear_stale_locks(&self.root).map_err(|e| e.to_string())?;
                 users::create_user(user, &self.root).map_err(|e| e.to_string())?;
                 Ok(Done::Changed(Some(MESSAGE_USER_CREATED)))
             }
@@ -204,7 +205,9 @@ impl Target<'_> {
                 name,
                 passwd,
                 add_groups,
+                repair,
             } => {
+                users::repair(name, repair, &self.root).map_err(|e| e.to_string())?;
                 if let Some(hash) = passwd {
                     users::set_password(name, hash, &self.root).map_err(|e| e.to_string())?;
                 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use super::{accounts, fs};
+use crate::plan::Repair;
 
 /// Where shadow-utils live; PATH may be nearly empty this early in boot.
 const TOOL_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -38,6 +39,10 @@ pub enum UserError {
         path: PathBuf,
         message: String,
     },
+    #[error("cannot repair {}: {message}", .path.display())]
+    Lock { path: PathBuf, message: String },
+    #[error("cannot create the home {}: {message}", .path.display())]
+    Home { path: PathBuf, message: String },
     #[error("{command} failed with {}: {stderr}", describe(.status))]
     Failed {
         command: String,
@@ -364,12 +369,261 @@ fn lock_holder_alive(lock: &Path) -> bool {
         return false;
     };
     match text.trim().parse::<i32>() {
-        Ok(pid) if pid > 0 => !matches!(
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-            Err(nix::errno::Errno::ESRCH)
-        ),
+        Ok(pid) if pid > 0 => pid_alive(pid),
         _ => false,
     }
+}
+
+/// Clears what a killed shadow-utils tool (or kindling) left next to the root's databases:
+/// a `FILE.lock` whose process is gone (taking and releasing the lock does that, and fails
+/// clearly on a live one), then, under that lock, the half-written `FILE+` and the lock temp
+/// files `FILE.PID` of dead processes.
+pub fn clear_stale_locks(root: &Path) -> Result<(), UserError> {
+    for db in crate::plan::SHADOW_DATABASES {
+        let path = in_root(root, Path::new(db))?;
+        if !path.exists() {
+            continue;
+        }
+        let fail = |message: String| UserError::Lock {
+            path: path.clone(),
+            message,
+        };
+        let _lock = ShadowLock::acquire(&path).map_err(fail)?;
+        let plus = path.with_file_name(format!("{}+", file_name(&path)));
+        remove_if_present(&plus).map_err(fail)?;
+        let Some(dir) = path.parent() else { continue };
+        let stem = format!("{}.", file_name(&path));
+        let entries = std::fs::read_dir(dir).map_err(|e| fail(fs::cause(&e)))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(&stem).and_then(|p| p.parse::<i32>().ok()) else {
+                continue;
+            };
+            if pid > 0 && !pid_alive(pid) {
+                remove_if_present(&entry.path()).map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where a path of the target is on this host, its parents resolved inside the root.
+fn in_root(root: &Path, path: &Path) -> Result<PathBuf, UserError> {
+    fs::host_path(root, path, false).map_err(|e| UserError::Lock {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn remove_if_present(path: &Path) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!(
+            "cannot remove {}: {}",
+            path.display(),
+            fs::cause(&e)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Finishes a user that a killed `useradd` left half-created, in the order `useradd` would
+/// have written it, with what `useradd --prefix` reads from the root (login.defs, useradd's
+/// defaults, the skeleton).
+pub fn repair(name: &str, repairs: &[Repair], root: &Path) -> Result<(), UserError> {
+    check_name(name)?;
+    for step in repairs {
+        match step {
+            Repair::StaleLocks => clear_stale_locks(root)?,
+            Repair::Group { name: group, gid } => {
+                check_name(group)?;
+                clear_stale_locks(root)?;
+                let mut args = vec!["--gid".to_string(), gid.to_string()];
+                args.extend(prefix_args(root));
+                args.push(group.clone());
+                run("groupadd", &args, None, None)?;
+            }
+            Repair::Shadow => {
+                let defs = login_defs(root);
+                let field = |key: &str| defs_value(&defs, key).unwrap_or_default();
+                let line = format!(
+                    "{name}:*:{}:{}:{}:{}:::\n",
+                    today(),
+                    field("PASS_MIN_DAYS"),
+                    field("PASS_MAX_DAYS"),
+                    field("PASS_WARN_AGE")
+                );
+                append_entry(root, "/etc/shadow", name, &line)?;
+            }
+            Repair::Gshadow { group } => {
+                check_name(group)?;
+                append_entry(root, "/etc/gshadow", group, &format!("{group}:!::\n"))?;
+            }
+            Repair::GshadowMembers { groups } => {
+                clear_stale_locks(root)?;
+                let mut args = vec!["-a".to_string(), "-G".to_string(), groups.join(",")];
+                args.extend(prefix_args(root));
+                args.push(name.to_string());
+                run("usermod", &args, None, None)?;
+            }
+            Repair::Home { path, uid, gid } => create_home(root, path, *uid, *gid)?,
+        }
+    }
+    Ok(())
+}
+
+fn login_defs(root: &Path) -> String {
+    fs::read(root, Path::new("/etc/login.defs"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// A `KEY value` of login.defs, or a `KEY=value` of useradd's defaults; the last one wins.
+fn defs_value(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line.strip_prefix(key)?;
+            let value = rest
+                .strip_prefix('=')
+                .or_else(|| rest.starts_with([' ', '\t']).then_some(rest))?;
+            Some(value.trim().trim_matches('"').to_string())
+        })
+        .next_back()
+}
+
+/// Adds `line` for `name` to a shadow-utils database unless it is there, under its lock, by
+/// an atomic fsynced replace that keeps the file's mode and owner.
+fn append_entry(root: &Path, db: &str, name: &str, line: &str) -> Result<(), UserError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = in_root(root, Path::new(db))?;
+    let fail = |message: String| UserError::Lock {
+        path: path.clone(),
+        message,
+    };
+    let _lock = ShadowLock::acquire(&path).map_err(fail)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(fs::cause(&e)))?;
+    let meta = std::fs::metadata(&path).map_err(|e| fail(fs::cause(&e)))?;
+    let prefix = format!("{name}:");
+    if text.lines().any(|l| l.starts_with(&prefix)) {
+        return Ok(());
+    }
+    let mut out = text;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(line);
+    fs::write_atomic(
+        root,
+        Path::new(db),
+        out.as_bytes(),
+        meta.mode() & 0o7777,
+        Some((meta.uid(), meta.gid())),
+    )
+    .map_err(|e| fail(e.to_string()))
+}
+
+/// The home as `useradd --create-home --prefix` makes it: mode HOME_MODE (else 0777 less
+/// UMASK) and the user's owner, then the root's skeleton (useradd's SKEL) copied in with each
+/// entry's mode and the user's owner. A file already there is the user's and is kept.
+fn create_home(root: &Path, home: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let defs = login_defs(root);
+    let mode = defs_value(&defs, "HOME_MODE")
+        .and_then(|m| u32::from_str_radix(&m, 8).ok())
+        .unwrap_or_else(|| {
+            let umask = defs_value(&defs, "UMASK")
+                .and_then(|m| u32::from_str_radix(&m, 8).ok())
+                .unwrap_or(0o022);
+            0o777 & !umask
+        })
+        & 0o7777;
+    let defaults = fs::read(root, Path::new("/etc/default/useradd"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let skel = defs_value(&defaults, "SKEL").unwrap_or_else(|| "/etc/skel".into());
+    let host_home = in_root(root, home)?;
+    let fail = |path: &Path, e: std::io::Error| UserError::Home {
+        path: path.to_path_buf(),
+        message: fs::cause(&e),
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(&host_home) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(fail(&host_home, e)),
+        _ => {}
+    }
+    std::os::unix::fs::lchown(&host_home, Some(uid), Some(gid)).map_err(|e| fail(&host_home, e))?;
+    std::fs::set_permissions(&host_home, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| fail(&host_home, e))?;
+    let skel = in_root(root, Path::new(&skel))?;
+    if skel.is_dir() {
+        copy_skeleton(&skel, &host_home, uid, gid)?;
+    }
+    Ok(())
+}
+
+fn copy_skeleton(from: &Path, to: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let fail = |path: &Path, e: std::io::Error| UserError::Home {
+        path: path.to_path_buf(),
+        message: fs::cause(&e),
+    };
+    let entries = std::fs::read_dir(from).map_err(|e| fail(from, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| fail(from, e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let meta = std::fs::symlink_metadata(&source).map_err(|e| fail(&source, e))?;
+        if std::fs::symlink_metadata(&target).is_ok() && !meta.is_dir() {
+            continue;
+        }
+        let mode = std::fs::Permissions::from_mode(meta.permissions().mode() & 0o7777);
+        if meta.is_dir() {
+            match std::fs::DirBuilder::new().mode(0o700).create(&target) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(fail(&target, e))
+                }
+                _ => {}
+            }
+            copy_skeleton(&source, &target, uid, gid)?;
+        } else if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(&source).map_err(|e| fail(&source, e))?;
+            std::os::unix::fs::symlink(&link, &target).map_err(|e| fail(&target, e))?;
+            std::os::unix::fs::lchown(&target, Some(uid), Some(gid))
+                .map_err(|e| fail(&target, e))?;
+            continue;
+        } else if meta.is_file() {
+            // Written beside and renamed, so that a crash here never leaves a torn file.
+            let temp = to.join(format!(
+                ".{}.kindling-skel",
+                entry.file_name().to_string_lossy()
+            ));
+            std::fs::copy(&source, &temp).map_err(|e| fail(&temp, e))?;
+            std::os::unix::fs::lchown(&temp, Some(uid), Some(gid)).map_err(|e| fail(&temp, e))?;
+            std::fs::set_permissions(&temp, mode.clone()).map_err(|e| fail(&temp, e))?;
+            std::fs::File::open(&temp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| fail(&temp, e))?;
+            std::fs::rename(&temp, &target).map_err(|e| fail(&target, e))?;
+            continue;
+        } else {
+            continue;
+        }
+        std::os::unix::fs::lchown(&target, Some(uid), Some(gid)).map_err(|e| fail(&target, e))?;
+        std::fs::set_permissions(&target, mode).map_err(|e| fail(&target, e))?;
+    }
+    Ok(())
+}
+
+fn pid_alive(pid: i32) -> bool {
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 /// Adds the user to `groups` (never removes one) with `usermod -a -G`; `Ok(false)` if the user

@@ -81,7 +81,10 @@ fn step_fields(step: &Step, state: &dyn State, status: &str) -> Map<String, Valu
             name,
             passwd,
             add_groups,
+            repair,
         } => {
+            let repair: Vec<String> = repair.iter().map(|r| r.describe()).collect();
+            put("repair", json!(repair));
             put("add_groups", json!(add_groups));
             put("password", json!(passwd.is_some()));
             ("update_user", name.clone())

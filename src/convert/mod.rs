@@ -681,6 +681,7 @@ impl Converter<'_> {
                 name,
                 passwd,
                 add_groups,
+                ..
             } => {
                 let u = self.user(name);
                 if let Some(p) = passwd {

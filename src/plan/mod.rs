@@ -124,6 +124,42 @@ pub enum FileRole {
     DropIn,
 }
 
+/// A part of a half-created user (shadow-utils killed mid-run) that a rerun finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// shadow-utils' `.lock`/`+` files (and lock temp files) whose process is gone.
+    StaleLocks,
+    /// The user group `useradd` makes, with the user's gid.
+    Group { name: String, gid: u32 },
+    /// The user's `/etc/shadow` entry, locked as `useradd --password '*'` writes it.
+    Shadow,
+    /// The group's `/etc/gshadow` entry, as `groupadd` writes it.
+    Gshadow { group: String },
+    /// Memberships the group file has and gshadow lacks (`usermod -a -G` writes both).
+    GshadowMembers { groups: Vec<String> },
+    /// The home directory with the skeleton, owned by the user.
+    Home { path: PathBuf, uid: u32, gid: u32 },
+}
+
+impl Repair {
+    pub fn describe(&self) -> String {
+        match self {
+            Repair::StaleLocks => "clear stale shadow-utils locks".into(),
+            Repair::Group { name, gid } => format!("create its group {name:?} ({gid})"),
+            Repair::Shadow => "add its shadow entry".into(),
+            Repair::Gshadow { group } => format!("add the gshadow entry of {group:?}"),
+            Repair::GshadowMembers { groups } => {
+                format!("list it in gshadow for {}", groups.join(","))
+            }
+            Repair::Home { path, .. } => format!("create its home {}", path.display()),
+        }
+    }
+}
+
+/// The shadow-utils databases, whose `FILE.lock` and `FILE+` a killed tool leaves behind.
+pub const SHADOW_DATABASES: [&str; 4] =
+    ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     SetHostname {
@@ -136,6 +172,8 @@ pub enum Action {
         name: String,
         passwd: Option<String>,
         add_groups: Vec<String>,
+        /// What a crash during an earlier `useradd` left undone, in the order it is finished.
+        repair: Vec<Repair>,
     },
     /// `~user/.ssh/authorized_keys.d/SET` and the regenerated `authorized_keys`.
     SshKeys {
@@ -470,7 +508,8 @@ impl Planner<'_> {
                         }
                     }
                 }
-                Some(_) => {
+                Some(acct) => {
+                    let repair = self.user_repairs(u, &acct);
                     let passwd = u.passwd.clone().filter(|p| {
                         self.state.password_hash(&u.name).as_deref() != Some(p.as_str())
                     });
@@ -489,12 +528,13 @@ impl Planner<'_> {
                         );
                         continue;
                     }
-                    let change = passwd.is_some() || !add_groups.is_empty();
+                    let change = passwd.is_some() || !add_groups.is_empty() || !repair.is_empty();
                     self.push(
                         Action::UpdateUser {
                             name: u.name.clone(),
                             passwd,
                             add_groups,
+                            repair,
                         },
                         change,
                     );
@@ -529,6 +569,67 @@ impl Planner<'_> {
                 );
             }
         }
+    }
+
+    /// What a `useradd` killed part-way left of an existing user: it wrote passwd, then shadow,
+    /// group and gshadow, and made the home last, so any prefix of that can be on disk.
+    fn user_repairs(&self, u: &User, acct: &Account) -> Vec<Repair> {
+        let mut repair = Vec::new();
+        let leftover = SHADOW_DATABASES.iter().any(|db| {
+            [".lock", "+"].iter().any(|suffix| {
+                self.state
+                    .stat(Path::new(&format!("{db}{suffix}")))
+                    .is_some()
+            })
+        });
+        if leftover {
+            repair.push(Repair::StaleLocks);
+        }
+        let user_group = !u.no_user_group && u.primary_group.as_deref().is_none_or(str::is_empty);
+        let gid = acct.gid.to_string();
+        if user_group && !self.state.group_exists(&gid) && !self.state.group_exists(&u.name) {
+            repair.push(Repair::Group {
+                name: u.name.clone(),
+                gid: acct.gid,
+            });
+        }
+        if self.state.password_hash(&u.name).is_none() {
+            repair.push(Repair::Shadow);
+        }
+        if let Some(gshadow) = self.state.read(Path::new("/etc/gshadow")) {
+            let gshadow = String::from_utf8_lossy(&gshadow);
+            // group name -> members, as gshadow lists them.
+            let members = |group: &str| {
+                gshadow.lines().find_map(|line| {
+                    let fields: Vec<&str> = line.split(':').collect();
+                    (fields.len() == 4 && fields[0] == group)
+                        .then(|| fields[3].split(',').map(str::trim).any(|m| m == u.name))
+                })
+            };
+            if user_group && self.state.group_exists(&u.name) && members(&u.name).is_none() {
+                repair.push(Repair::Gshadow {
+                    group: u.name.clone(),
+                });
+            }
+            let in_group_file = self.state.user_groups(&u.name);
+            let groups: Vec<String> = u
+                .groups
+                .iter()
+                .filter(|g| in_group_file.contains(g) && members(g) == Some(false))
+                .cloned()
+                .collect();
+            if !groups.is_empty() {
+                repair.push(Repair::GshadowMembers { groups });
+            }
+        }
+        if !u.no_create_home && self.state.stat(&acct.home).is_none() {
+            repair.push(Repair::Home {
+                path: acct.home.clone(),
+                uid: acct.uid,
+                gid: acct.gid,
+            });
+        }
+        repair
     }
 
     /// `group "x" is not in the target's /etc/group` for the groups no step provides, or "".

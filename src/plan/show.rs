@@ -24,8 +24,9 @@ pub fn describe(step: &Step) -> String {
             name,
             passwd,
             add_groups,
+            repair,
         } => {
-            let mut parts = Vec::new();
+            let mut parts: Vec<String> = repair.iter().map(|r| r.describe()).collect();
             if passwd.is_some() {
                 parts.push("set its password".to_string());
             }
