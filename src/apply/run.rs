@@ -207,6 +207,9 @@ impl Target<'_> {
                 add_groups,
                 repair,
             } => {
+                // A run killed while it held a lock leaves its `FILE.PID` beside the lock; the
+                // plan cannot list a directory, so every user change sweeps them first.
+                users::clear_stale_locks(&self.root).map_err(|e| e.to_string())?;
                 users::repair(name, repair, &self.root).map_err(|e| e.to_string())?;
                 if let Some(hash) = passwd {
                     users::set_password(name, hash, &self.root).map_err(|e| e.to_string())?;
