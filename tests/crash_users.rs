@@ -277,7 +277,15 @@ fn killed_useradd_converges_on_rerun() {
                     .keys()
                     .chain(after.keys())
                     .filter(|k| clean_tree.get(*k) != after.get(*k))
-                    .map(|k| format!("{k}: {:?} != {:?}", after.get(k), clean_tree.get(k)))
+                    .map(|k| {
+                        let short =
+                            |v: Option<&String>| v.map(|v| v.chars().take(60).collect::<String>());
+                        format!(
+                            "{k}: {:?} != {:?}",
+                            short(after.get(k)),
+                            short(clean_tree.get(k))
+                        )
+                    })
                     .collect();
                 examples.push(format!(
                     "trial {trial} (kill after {delay:?}): rerun said {:?}; then {:?}; {}",

@@ -587,13 +587,18 @@ impl Planner<'_> {
         }
         let user_group = !u.no_user_group && u.primary_group.as_deref().is_none_or(str::is_empty);
         let gid = acct.gid.to_string();
-        if user_group && !self.state.group_exists(&gid) && !self.state.group_exists(&u.name) {
+        let has = |db: &str| self.state.read(Path::new(db)).is_some();
+        if user_group
+            && has("/etc/group")
+            && !self.state.group_exists(&gid)
+            && !self.state.group_exists(&u.name)
+        {
             repair.push(Repair::Group {
                 name: u.name.clone(),
                 gid: acct.gid,
             });
         }
-        if self.state.password_hash(&u.name).is_none() {
+        if has("/etc/shadow") && self.state.password_hash(&u.name).is_none() {
             repair.push(Repair::Shadow);
         }
         if let Some(gshadow) = self.state.read(Path::new("/etc/gshadow")) {
@@ -622,7 +627,13 @@ impl Planner<'_> {
                 repair.push(Repair::GshadowMembers { groups });
             }
         }
-        if !u.no_create_home && self.state.stat(&acct.home).is_none() {
+        // Only the home useradd made (the config's, or HOME/NAME by default): an image's
+        // account whose home is absent on purpose (/nonexistent) is left so.
+        let useradd_home = match u.homedir.as_deref().filter(|h| !h.is_empty()) {
+            Some(home) => Path::new(home) == acct.home,
+            None => acct.home == Path::new("/home").join(&u.name),
+        };
+        if !u.no_create_home && useradd_home && self.state.stat(&acct.home).is_none() {
             repair.push(Repair::Home {
                 path: acct.home.clone(),
                 uid: acct.uid,

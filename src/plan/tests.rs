@@ -10,6 +10,7 @@ use crate::config;
 struct Mem {
     files: BTreeMap<PathBuf, (Vec<u8>, u32)>,
     links: BTreeMap<PathBuf, PathBuf>,
+    dirs: BTreeSet<PathBuf>,
     users: BTreeMap<String, Account>,
     hostname: Option<String>,
     enabled: BTreeSet<String>,
@@ -26,6 +27,15 @@ impl State for Mem {
             return Some(FileStat {
                 kind: FileKind::Symlink(t.clone()),
                 mode: 0o777,
+                uid: 0,
+                gid: 0,
+                len: 0,
+            });
+        }
+        if self.dirs.contains(path) {
+            return Some(FileStat {
+                kind: FileKind::Dir,
+                mode: 0o700,
                 uid: 0,
                 gid: 0,
                 len: 0,
@@ -364,6 +374,7 @@ fn with_core() -> Mem {
             home: "/home/core".into(),
         },
     );
+    m.dirs.insert("/home/core".into());
     m
 }
 
@@ -445,4 +456,47 @@ fn invalid_permissions_and_commands_are_reported_steps() {
 fn fingerprints_are_stable() {
     assert_eq!(fingerprint(b""), "cbf29ce484222325");
     assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
+}
+
+#[test]
+fn a_user_whose_useradd_was_killed_is_repaired() {
+    let mut m = with_core();
+    m.users.insert(
+        "deploy".into(),
+        Account {
+            name: "deploy".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/deploy".into(),
+        },
+    );
+    m.files
+        .insert("/etc/group".into(), (b"root:x:0:\n".to_vec(), 0o644));
+    m.files
+        .insert("/etc/passwd.lock".into(), (b"4242".to_vec(), 0o600));
+    let p = plan_of("#cloud-config\nusers:\n  - name: deploy\n", &m);
+    let repairs: Vec<&Vec<Repair>> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::UpdateUser { repair, .. } => Some(repair),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        repairs[0],
+        &vec![
+            Repair::StaleLocks,
+            Repair::Group {
+                name: "deploy".into(),
+                gid: 1000
+            },
+            Repair::Home {
+                path: "/home/deploy".into(),
+                uid: 1000,
+                gid: 1000
+            },
+        ]
+    );
+    assert_eq!(summary(&p)[0], "+ usermod deploy");
 }
