@@ -17,5 +17,5 @@ stat_is /var/lib/coreos-cloudinit/scripts "d 755 root root"
 # Part 3 (base64) and part 4 (gzip).
 passwd_is dave "1000:1000:Dave from a base64 part:/home/dave:/bin/sh"
 file_is /etc/e2e/part4.txt 'from a gzip part'
-# Part 5 is prose: ignored, and said so.
-journal_has oem-cloudinit@ec2-compat.service 'ignoring part'
+# Part 5 is prose: not applied, and the reason said (the header rule's message).
+journal_has oem-cloudinit@ec2-compat.service 'part 5: not applied: neither a cloud-config nor a script'
