@@ -15,16 +15,8 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::plan::show::describe;
+use crate::plan::show::{describe, needs_systemd};
 use crate::plan::{Action, FileRole, Plan, State, Step};
-
-/// Steps that need a running systemd, which an offline root does not have (as the human plan).
-fn needs_systemd(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Command { .. } | Action::RestartNetworkd | Action::Script { .. }
-    )
-}
 
 /// The plan as JSON lines, each ending in a newline.
 pub fn render(plan: &Plan, state: &dyn State, live: bool) -> String {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::{self, yaml::Pos, CloudConfig};
 use crate::datasource::{substitute, Addresses, Metadata};
-use crate::plan::{self, Account, Action, FileRole, FileStat, Part, State};
+use crate::plan::{self, is_network_unit, Account, Action, FileRole, FileStat, Part, State};
 use crate::report::Report;
 use crate::userdata::{self, Kind, PartKind};
 
@@ -498,10 +498,6 @@ fn owner_half(s: &str) -> Option<Owner> {
     } else {
         Some(Owner::Name(s.to_string()))
     }
-}
-
-fn is_network_unit(name: &str) -> bool {
-    name.ends_with(".network") || name.ends_with(".netdev") || name.ends_with(".link")
 }
 
 fn has_install_section(contents: &str) -> bool {

@@ -286,7 +286,8 @@ pub fn hostname_label(name: &str) -> Result<String, String> {
     Ok(label.to_string())
 }
 
-fn is_network_unit(name: &str) -> bool {
+/// `.network`, `.netdev` and `.link` units belong to networkd, not to systemd's manager.
+pub(crate) fn is_network_unit(name: &str) -> bool {
     name.ends_with(".network") || name.ends_with(".netdev") || name.ends_with(".link")
 }
 

@@ -118,7 +118,7 @@ fn file_diff(path: &Path, old: Option<&[u8]>, new: &[u8]) -> String {
 }
 
 /// Steps that need a running systemd, which an offline root does not have.
-fn needs_systemd(action: &Action) -> bool {
+pub(crate) fn needs_systemd(action: &Action) -> bool {
     matches!(
         action,
         Action::Command { .. } | Action::RestartNetworkd | Action::Script { .. }
