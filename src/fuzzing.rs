@@ -509,6 +509,14 @@ impl State for Mem {
             len: c.len() as u64,
         })
     }
+    fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
+        let paths = self.files.keys().chain(self.links.keys());
+        let names: BTreeSet<std::ffi::OsString> = paths
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
+            .collect();
+        (!names.is_empty()).then(|| names.into_iter().collect())
+    }
     fn user(&self, name: &str) -> Option<Account> {
         self.users.get(name).cloned()
     }

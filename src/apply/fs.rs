@@ -626,6 +626,22 @@ pub fn lstat(root: &Path, path: &Path) -> Option<FileStat> {
     })
 }
 
+/// The names of the entries of the directory at `path` (not following a symlink there),
+/// sorted; None if it is not a directory or cannot be read.
+pub fn list(root: &Path, path: &Path) -> Option<Vec<std::ffi::OsString>> {
+    let target = locate(root, path, false).ok()?;
+    if !fs::symlink_metadata(&target.host).ok()?.is_dir() {
+        return None;
+    }
+    let mut names = fs::read_dir(&target.host)
+        .ok()?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<io::Result<Vec<_>>>()
+        .ok()?;
+    names.sort();
+    Some(names)
+}
+
 /// The content of the regular file at `path`, following symlinks inside the root. None if it
 /// is missing, not a regular file, unreadable or larger than [`MAX_READ`].
 pub fn read(root: &Path, path: &Path) -> Option<Vec<u8>> {

@@ -42,6 +42,10 @@ impl State for TargetState<'_> {
         fs::lstat(&self.root, path)
     }
 
+    fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
+        fs::list(&self.root, dir)
+    }
+
     fn user(&self, name: &str) -> Option<Account> {
         accounts::user(&self.root, name).map(|a| Account {
             name: a.name,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use super::{accounts, fs};
-use crate::plan::Repair;
+use crate::plan::{self, Repair};
 
 /// Where shadow-utils live; PATH may be nearly empty this early in boot.
 const TOOL_DIRS: [&str; 4] = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -225,7 +225,10 @@ pub fn create_user(u: &NewUser, root: &Path) -> Result<(), UserError> {
     if let Some(hash) = &u.passwd {
         check_hash(&u.name, hash)?;
     }
+    // Listed while useradd runs: only a kill leaves the name there (see plan's CREATING_USERS).
+    mark_creating(root, &u.name, true)?;
     run("useradd", &useradd_args(u, root), None, None)?;
+    mark_creating(root, &u.name, false)?;
     if let Some(hash) = non_empty(&u.passwd) {
         set_password(&u.name, hash, root)?;
     }
@@ -450,7 +453,7 @@ pub fn repair(name: &str, repairs: &[Repair], root: &Path) -> Result<(), UserErr
             }
             Repair::Shadow => {
                 let defs = login_defs(root);
-                let field = |key: &str| defs_value(&defs, key).unwrap_or_default();
+                let field = |key: &str| plan::defs_value(&defs, key).unwrap_or_default();
                 let line = format!(
                     "{name}:*:{}:{}:{}:{}:::\n",
                     today(),
@@ -472,6 +475,16 @@ pub fn repair(name: &str, repairs: &[Repair], root: &Path) -> Result<(), UserErr
                 run("usermod", &args, None, None)?;
             }
             Repair::Home { path, uid, gid } => create_home(root, path, *uid, *gid)?,
+            Repair::SkelCopy {
+                from, to, uid, gid, ..
+            } => copy_entry(root, from, to, *uid, *gid)?,
+            Repair::Attrs {
+                path,
+                uid,
+                gid,
+                mode,
+            } => set_attrs(root, path, *uid, *gid, *mode)?,
+            Repair::Finished => mark_creating(root, name, false)?,
         }
     }
     Ok(())
@@ -481,20 +494,6 @@ fn login_defs(root: &Path) -> String {
     fs::read(root, Path::new("/etc/login.defs"))
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
-}
-
-/// A `KEY value` of login.defs, or a `KEY=value` of useradd's defaults; the last one wins.
-fn defs_value(text: &str, key: &str) -> Option<String> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            let rest = line.strip_prefix(key)?;
-            let value = rest
-                .strip_prefix('=')
-                .or_else(|| rest.starts_with([' ', '\t']).then_some(rest))?;
-            Some(value.trim().trim_matches('"').to_string())
-        })
-        .next_back()
 }
 
 /// Adds `line` for `name` to a shadow-utils database unless it is there, under its lock, by
@@ -532,91 +531,114 @@ fn append_entry(root: &Path, db: &str, name: &str, line: &str) -> Result<(), Use
 /// UMASK) and the user's owner, then the root's skeleton (useradd's SKEL) copied in with each
 /// entry's mode and the user's owner. A file already there is the user's and is kept.
 fn create_home(root: &Path, home: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let defs = login_defs(root);
-    let mode = defs_value(&defs, "HOME_MODE")
-        .and_then(|m| u32::from_str_radix(&m, 8).ok())
-        .unwrap_or_else(|| {
-            let umask = defs_value(&defs, "UMASK")
-                .and_then(|m| u32::from_str_radix(&m, 8).ok())
-                .unwrap_or(0o022);
-            0o777 & !umask
-        })
-        & 0o7777;
+    let mode = plan::home_mode(&login_defs(root));
     let defaults = fs::read(root, Path::new("/etc/default/useradd"))
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let skel = defs_value(&defaults, "SKEL").unwrap_or_else(|| "/etc/skel".into());
-    let host_home = in_root(root, home)?;
-    let fail = |path: &Path, e: std::io::Error| UserError::Home {
-        path: path.to_path_buf(),
-        message: fs::cause(&e),
-    };
-    match std::fs::DirBuilder::new().mode(0o700).create(&host_home) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(fail(&host_home, e)),
-        _ => {}
-    }
-    std::os::unix::fs::lchown(&host_home, Some(uid), Some(gid)).map_err(|e| fail(&host_home, e))?;
-    std::fs::set_permissions(&host_home, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| fail(&host_home, e))?;
-    let skel = in_root(root, Path::new(&skel))?;
-    if skel.is_dir() {
-        copy_skeleton(&skel, &host_home, uid, gid)?;
+    let skel = plan::skel_dir(&defaults);
+    fs::ensure_dir(root, home, mode, Some((uid, gid))).map_err(|e| UserError::Home {
+        path: home.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if fs::lstat(root, &skel).is_some_and(|s| s.kind == plan::FileKind::Dir) {
+        copy_skeleton(root, &skel, home, uid, gid)?;
     }
     Ok(())
 }
 
-fn copy_skeleton(from: &Path, to: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    let fail = |path: &Path, e: std::io::Error| UserError::Home {
-        path: path.to_path_buf(),
+fn copy_skeleton(root: &Path, from: &Path, to: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
+    let host = in_root(root, from)?;
+    let entries = std::fs::read_dir(&host).map_err(|e| UserError::Home {
+        path: from.to_path_buf(),
         message: fs::cause(&e),
-    };
-    let entries = std::fs::read_dir(from).map_err(|e| fail(from, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| fail(from, e))?;
-        let source = entry.path();
-        let target = to.join(entry.file_name());
-        let meta = std::fs::symlink_metadata(&source).map_err(|e| fail(&source, e))?;
-        if std::fs::symlink_metadata(&target).is_ok() && !meta.is_dir() {
+    })?;
+    let mut names: Vec<std::ffi::OsString> = entries.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let (source, target) = (from.join(&name), to.join(&name));
+        if fs::lstat(root, &target).is_some_and(|t| t.kind != plan::FileKind::Dir) {
             continue;
         }
-        let mode = std::fs::Permissions::from_mode(meta.permissions().mode() & 0o7777);
-        if meta.is_dir() {
-            match std::fs::DirBuilder::new().mode(0o700).create(&target) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(fail(&target, e))
-                }
-                _ => {}
-            }
-            copy_skeleton(&source, &target, uid, gid)?;
-        } else if meta.file_type().is_symlink() {
-            let link = std::fs::read_link(&source).map_err(|e| fail(&source, e))?;
-            std::os::unix::fs::symlink(&link, &target).map_err(|e| fail(&target, e))?;
-            std::os::unix::fs::lchown(&target, Some(uid), Some(gid))
-                .map_err(|e| fail(&target, e))?;
-            continue;
-        } else if meta.is_file() {
-            // Written beside and renamed, so that a crash here never leaves a torn file.
-            let temp = to.join(format!(
-                ".{}.kindling-skel",
-                entry.file_name().to_string_lossy()
-            ));
-            std::fs::copy(&source, &temp).map_err(|e| fail(&temp, e))?;
-            std::os::unix::fs::lchown(&temp, Some(uid), Some(gid)).map_err(|e| fail(&temp, e))?;
-            std::fs::set_permissions(&temp, mode.clone()).map_err(|e| fail(&temp, e))?;
-            std::fs::File::open(&temp)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| fail(&temp, e))?;
-            std::fs::rename(&temp, &target).map_err(|e| fail(&target, e))?;
-            continue;
-        } else {
-            continue;
+        copy_entry(root, &source, &target, uid, gid)?;
+        if fs::lstat(root, &source).is_some_and(|s| s.kind == plan::FileKind::Dir) {
+            copy_skeleton(root, &source, &target, uid, gid)?;
         }
-        std::os::unix::fs::lchown(&target, Some(uid), Some(gid)).map_err(|e| fail(&target, e))?;
-        std::fs::set_permissions(&target, mode).map_err(|e| fail(&target, e))?;
     }
     Ok(())
+}
+
+/// One entry of the skeleton (not what is under a directory) at `to`, with the skeleton's mode
+/// and the user's owner; a file is written beside and renamed, so that a crash never leaves it
+/// cut short, and the temporary file a crash leaves is cleared by the next write there.
+fn copy_entry(root: &Path, from: &Path, to: &Path, uid: u32, gid: u32) -> Result<(), UserError> {
+    let fail = |message: String| UserError::Home {
+        path: to.to_path_buf(),
+        message,
+    };
+    let Some(source) = fs::lstat(root, from) else {
+        return Err(fail(format!("{} is gone from the skeleton", from.display())));
+    };
+    match &source.kind {
+        plan::FileKind::Dir => fs::ensure_dir(root, to, source.mode, Some((uid, gid)))
+            .map_err(|e| fail(e.to_string())),
+        plan::FileKind::File => {
+            let host = in_root(root, from)?;
+            let content = std::fs::read(&host).map_err(|e| fail(fs::cause(&e)))?;
+            fs::write_atomic(root, to, &content, source.mode, Some((uid, gid)))
+                .map_err(|e| fail(e.to_string()))
+        }
+        plan::FileKind::Symlink(link) => {
+            fs::symlink_atomic(root, to, link).map_err(|e| fail(e.to_string()))?;
+            let host = in_root(root, to)?;
+            std::os::unix::fs::lchown(&host, Some(uid), Some(gid)).map_err(|e| fail(fs::cause(&e)))
+        }
+        // useradd copies devices and FIFOs only when run as root on the host; a skeleton has none.
+        _ => Ok(()),
+    }
+}
+
+/// Gives an entry of a half-created home its owner and mode (a symlink, its owner only).
+fn set_attrs(root: &Path, path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), UserError> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |message: String| UserError::Home {
+        path: path.to_path_buf(),
+        message,
+    };
+    let host = in_root(root, path)?;
+    let meta = std::fs::symlink_metadata(&host).map_err(|e| fail(fs::cause(&e)))?;
+    std::os::unix::fs::lchown(&host, Some(uid), Some(gid)).map_err(|e| fail(fs::cause(&e)))?;
+    if !meta.file_type().is_symlink() {
+        // After the chown, which clears setuid and setgid.
+        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(|e| fail(fs::cause(&e)))?;
+    }
+    Ok(())
+}
+
+/// Adds `name` to (or removes it from) the root's [`plan::CREATING_USERS`], durably: the list
+/// is what tells a rerun that a home may hold a copy of the skeleton cut short.
+fn mark_creating(root: &Path, name: &str, creating: bool) -> Result<(), UserError> {
+    let path = Path::new(plan::CREATING_USERS);
+    let fail = |e: fs::FsError| UserError::Lock {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let text = fs::read(root, path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut names: Vec<&str> = text.lines().filter(|l| !l.is_empty() && *l != name).collect();
+    if creating {
+        names.push(name);
+    }
+    if names.is_empty() {
+        return fs::remove(root, path).map(|_| ()).map_err(fail);
+    }
+    let mut out = names.join("\n");
+    out.push('\n');
+    if out == text {
+        return Ok(());
+    }
+    fs::write_atomic(root, path, out.as_bytes(), 0o600, Some((0, 0))).map_err(fail)
 }
 
 fn pid_alive(pid: i32) -> bool {

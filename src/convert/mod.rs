@@ -427,6 +427,9 @@ impl State for Neutral {
     fn stat(&self, _: &Path) -> Option<FileStat> {
         None
     }
+    fn list(&self, _: &Path) -> Option<Vec<std::ffi::OsString>> {
+        None
+    }
     fn user(&self, name: &str) -> Option<Account> {
         match name {
             "root" => Some(Account {

@@ -60,6 +60,25 @@ pub enum Repair {
     GshadowMembers { groups: Vec<String> },
     /// The home directory with the skeleton, owned by the user.
     Home { path: PathBuf, uid: u32, gid: u32 },
+    /// A skeleton entry that a copy killed part-way left missing (`torn: false`) or cut short
+    /// (`torn: true`): copied again from the skeleton, with its mode and the user's owner.
+    SkelCopy {
+        from: PathBuf,
+        to: PathBuf,
+        uid: u32,
+        gid: u32,
+        torn: bool,
+    },
+    /// An entry of a half-created home left without the user's owner or its mode: shadow-utils
+    /// makes each entry first and sets its owner and mode after.
+    Attrs {
+        path: PathBuf,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    },
+    /// The user leaves [`CREATING_USERS`]: its creation is finished.
+    Finished,
 }
 
 impl Repair {
@@ -73,9 +92,42 @@ impl Repair {
                 format!("list it in gshadow for {}", groups.join(","))
             }
             Repair::Home { path, .. } => format!("create its home {}", path.display()),
+            Repair::SkelCopy {
+                from,
+                to,
+                torn: false,
+                ..
+            } => format!("copy {} to {}", from.display(), to.display()),
+            Repair::SkelCopy {
+                from,
+                to,
+                torn: true,
+                ..
+            } => format!(
+                "complete {}, cut short while copied from {}",
+                to.display(),
+                from.display()
+            ),
+            Repair::Attrs {
+                path,
+                uid,
+                gid,
+                mode,
+            } => format!(
+                "give {} the owner {uid}:{gid} and mode {mode:04o}",
+                path.display()
+            ),
+            Repair::Finished => "mark its creation finished".into(),
         }
     }
 }
+
+/// The users whose creation kindling began and has not seen end, a name a line. Apply adds the
+/// name before `useradd` runs and removes it once `useradd` returned (a kill leaves it), and
+/// before any password is set; a rerun finishes such a user's home from the skeleton. Beside
+/// shadow-utils' own `/etc/.pwd.lock`, on the disk the accounts are on, so that it survives the
+/// reboot a crash is.
+pub const CREATING_USERS: &str = "/etc/.kindling-useradd";
 
 /// The shadow-utils databases, whose `FILE.lock` and `FILE+` a killed tool leaves behind.
 pub const SHADOW_DATABASES: [&str; 4] =

@@ -1,6 +1,7 @@
 //! What the planner reads of the machine: the `State` trait and the facts it returns. The
 //! apply side implements it over a real root; tests and the fuzzer over memory.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// What planning reads of the machine. Paths are absolute paths inside the target.
@@ -9,6 +10,9 @@ pub trait State {
     fn read(&self, path: &Path) -> Option<Vec<u8>>;
     /// `lstat` of a path; None when missing.
     fn stat(&self, path: &Path) -> Option<FileStat>;
+    /// The names of a directory's entries, sorted; None when it is not a directory (a symlink
+    /// to one included) or cannot be read.
+    fn list(&self, dir: &Path) -> Option<Vec<OsString>>;
     /// The user's passwd entry in the target.
     fn user(&self, name: &str) -> Option<Account>;
     /// The names of the user's supplementary groups.

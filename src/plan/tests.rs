@@ -16,13 +16,12 @@ struct Mem {
     enabled: BTreeSet<String>,
     active: BTreeSet<String>,
     done: BTreeSet<String>,
+    /// Owner and mode (uid, gid, mode) where they are not root's and the default.
+    ids: BTreeMap<PathBuf, (u32, u32, u32)>,
 }
 
-impl State for Mem {
-    fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        self.files.get(path).map(|(c, _)| c.clone())
-    }
-    fn stat(&self, path: &Path) -> Option<FileStat> {
+impl Mem {
+    fn stat_default(&self, path: &Path) -> Option<FileStat> {
         if let Some(t) = self.links.get(path) {
             return Some(FileStat {
                 kind: FileKind::Symlink(t.clone()),
@@ -48,6 +47,27 @@ impl State for Mem {
             gid: 0,
             len: c.len() as u64,
         })
+    }
+}
+
+impl State for Mem {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        self.files.get(path).map(|(c, _)| c.clone())
+    }
+    fn stat(&self, path: &Path) -> Option<FileStat> {
+        let mut stat = self.stat_default(path)?;
+        if let Some(&(uid, gid, mode)) = self.ids.get(path) {
+            (stat.uid, stat.gid, stat.mode) = (uid, gid, mode);
+        }
+        Some(stat)
+    }
+    fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
+        let paths = self.files.keys().chain(self.links.keys()).chain(self.dirs.iter());
+        let names: BTreeSet<std::ffi::OsString> = paths
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
+            .collect();
+        (self.dirs.contains(dir)).then(|| names.into_iter().collect())
     }
     fn user(&self, name: &str) -> Option<Account> {
         self.users.get(name).cloned()
@@ -499,4 +519,118 @@ fn a_user_whose_useradd_was_killed_is_repaired() {
         ]
     );
     assert_eq!(summary(&p)[0], "+ usermod deploy");
+}
+
+/// A home whose skeleton copy was killed (kindling's list still names the user): the plan
+/// copies what is missing, completes the file cut short, gives entries their owner and mode,
+/// and leaves what the skeleton does not explain; without the list it touches nothing there.
+#[test]
+fn a_home_whose_skeleton_copy_was_killed_is_finished() {
+    let mut m = with_core();
+    m.users.insert(
+        "deploy".into(),
+        Account {
+            name: "deploy".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/deploy".into(),
+        },
+    );
+    let mut file = |path: &str, content: &str, ids: (u32, u32, u32)| {
+        m.files
+            .insert(path.into(), (content.as_bytes().to_vec(), ids.2));
+        m.ids.insert(path.into(), ids);
+    };
+    file("/etc/login.defs", "UMASK 077\n", (0, 0, 0o644));
+    file("/etc/default/useradd", "SKEL=/etc/skel\n", (0, 0, 0o644));
+    file("/etc/skel/.bashrc", "line one\nline two\n", (0, 0, 0o644));
+    file("/etc/skel/.config/app.conf", "k = v\n", (0, 0, 0o600));
+    file("/etc/skel/.empty", "", (0, 0, 0o644));
+    file("/etc/skel/.profile", "# profile\n", (0, 0, 0o644));
+    file("/etc/skel/.vimrc", "set a\n", (0, 0, 0o644));
+    // Cut short, made but not yet chowned, complete, and edited (same length, not a prefix).
+    file("/home/deploy/.bashrc", "line one\nli", (1000, 1000, 0o644));
+    file("/home/deploy/.empty", "", (0, 0, 0));
+    file("/home/deploy/.profile", "# profile\n", (1000, 1000, 0o644));
+    file("/home/deploy/.vimrc", "set b\n", (1000, 1000, 0o644));
+    file("/home/deploy/notes", "mine", (0, 0, 0o600));
+    m.dirs.extend(["/etc/skel".into(), "/etc/skel/.config".into()]);
+    m.ids.insert("/etc/skel/.config".into(), (0, 0, 0o750));
+    m.dirs.insert("/home/deploy".into());
+    m.ids.insert("/home/deploy".into(), (1000, 1000, 0o700));
+    let config = "#cloud-config\nusers:\n  - name: deploy\n    no_user_group: true\n";
+
+    let repairs = |m: &Mem| -> Vec<Repair> {
+        plan_of(config, m)
+            .steps
+            .into_iter()
+            .find_map(|s| match s.action {
+                Action::UpdateUser { repair, .. } => Some(repair),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(repairs(&m), vec![], "not being created: the home is the user's");
+
+    m.files.insert(
+        CREATING_USERS.into(),
+        (b"other\ndeploy\n".to_vec(), 0o600),
+    );
+    let copy = |name: &str, torn| Repair::SkelCopy {
+        from: Path::new("/etc/skel").join(name),
+        to: Path::new("/home/deploy").join(name),
+        uid: 1000,
+        gid: 1000,
+        torn,
+    };
+    assert_eq!(
+        repairs(&m),
+        vec![
+            copy(".bashrc", true),
+            copy(".config", false),
+            copy(".config/app.conf", false),
+            Repair::Attrs {
+                path: "/home/deploy/.empty".into(),
+                uid: 1000,
+                gid: 1000,
+                mode: 0o644
+            },
+            Repair::Finished,
+        ]
+    );
+    let p = plan_of(config, &m);
+    let step = p
+        .steps
+        .iter()
+        .find(|s| matches!(s.action, Action::UpdateUser { .. }))
+        .unwrap();
+    assert!(step.change);
+    let shown = show::describe(step);
+    assert!(
+        shown.contains("complete /home/deploy/.bashrc, cut short while copied from /etc/skel/.bashrc"),
+        "{shown}"
+    );
+
+    // A home made by mkdir and not yet given to the user (useradd's mode 0, then chown).
+    m.ids.insert("/home/deploy".into(), (0, 0, 0));
+    assert_eq!(
+        repairs(&m)[0],
+        Repair::Attrs {
+            path: "/home/deploy".into(),
+            uid: 1000,
+            gid: 1000,
+            mode: 0o700
+        }
+    );
+}
+
+#[test]
+fn login_defs_give_the_home_mode_and_the_skeleton() {
+    assert_eq!(home_mode(""), 0o755);
+    assert_eq!(home_mode("UMASK 027\n"), 0o750);
+    assert_eq!(home_mode("UMASK\t077\nHOME_MODE 0711\n"), 0o711);
+    assert_eq!(home_mode("HOME_MODE nonsense\nUMASK 022"), 0o755);
+    assert_eq!(skel_dir(""), Path::new("/etc/skel"));
+    assert_eq!(skel_dir("SKEL=/etc/skel.d\n"), Path::new("/etc/skel.d"));
+    assert_eq!(skel_dir("SKEL=\n"), Path::new("/etc/skel"));
 }

@@ -1,9 +1,9 @@
 //! Planning users and their SSH keys: create or update each account, finish one a killed
 //! `useradd` left half-made, and write or import key sets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Account, Action, Planner, Repair, SHADOW_DATABASES};
+use super::{Account, Action, FileKind, Planner, Repair, CREATING_USERS, SHADOW_DATABASES};
 use crate::config::model::{Checked, User};
 use crate::config::values;
 
@@ -202,14 +202,120 @@ impl Planner<'_> {
             Some(home) => Path::new(home) == acct.home,
             None => acct.home == Path::new("/home").join(&u.name),
         };
-        if !u.no_create_home && useradd_home && self.state.stat(&acct.home).is_none() {
-            repair.push(Repair::Home {
+        let creating = self
+            .state
+            .read(Path::new(CREATING_USERS))
+            .is_some_and(|text| String::from_utf8_lossy(&text).lines().any(|l| l == u.name));
+        if !u.no_create_home && useradd_home {
+            if self.state.stat(&acct.home).is_none() {
+                repair.push(Repair::Home {
+                    path: acct.home.clone(),
+                    uid: acct.uid,
+                    gid: acct.gid,
+                });
+            } else if creating {
+                self.home_repairs(acct, &mut repair);
+            }
+        }
+        if creating {
+            repair.push(Repair::Finished);
+        }
+        repair
+    }
+
+    /// What a kill during the skeleton's copy left of the home of a user in [`CREATING_USERS`]:
+    /// entries missing, a file cut short, an entry made but not yet given its owner and mode.
+    ///
+    /// Why this never undoes the user's own work: the name is in that list only from before
+    /// `useradd` starts until it returns, and it leaves before kindling sets a password or
+    /// writes a key. So the account is still locked (`useradd --password '*'`), nobody has
+    /// logged in to it, and every file in the home is one `useradd` (or a repair) copied. Even
+    /// then, only an entry of the skeleton's name and kind is touched, and a file only when its
+    /// bytes are a strict prefix of the skeleton's (what a copy cut short holds); a file that
+    /// differs in any other way, or an entry the skeleton does not have, is left as it is. An
+    /// image's user, or one whose creation ended, is never in the list, and its home is never
+    /// compared with the skeleton.
+    fn home_repairs(&self, acct: &Account, repair: &mut Vec<Repair>) {
+        let Some(home) = self.state.stat(&acct.home) else {
+            return;
+        };
+        if home.kind != FileKind::Dir {
+            return;
+        }
+        let defs = self.state.read(Path::new("/etc/login.defs"));
+        let mode = home_mode(&String::from_utf8_lossy(defs.as_deref().unwrap_or_default()));
+        if (home.uid, home.gid, home.mode) != (acct.uid, acct.gid, mode) {
+            repair.push(Repair::Attrs {
                 path: acct.home.clone(),
                 uid: acct.uid,
                 gid: acct.gid,
+                mode,
             });
         }
-        repair
+        let defaults = self.state.read(Path::new("/etc/default/useradd"));
+        let skel = skel_dir(&String::from_utf8_lossy(
+            defaults.as_deref().unwrap_or_default(),
+        ));
+        self.skeleton_repairs(&skel, &acct.home, acct, repair);
+    }
+
+    fn skeleton_repairs(&self, from: &Path, to: &Path, acct: &Account, repair: &mut Vec<Repair>) {
+        let Some(names) = self.state.list(from) else {
+            return;
+        };
+        for name in names {
+            let (source, target) = (from.join(&name), to.join(&name));
+            let Some(want) = self.state.stat(&source) else {
+                continue;
+            };
+            let copy = |torn| Repair::SkelCopy {
+                from: source.clone(),
+                to: target.clone(),
+                uid: acct.uid,
+                gid: acct.gid,
+                torn,
+            };
+            let Some(have) = self.state.stat(&target) else {
+                repair.push(copy(false));
+                if want.kind == FileKind::Dir {
+                    self.skeleton_repairs(&source, &target, acct, repair);
+                }
+                continue;
+            };
+            let same_kind = match (&want.kind, &have.kind) {
+                (FileKind::Symlink(a), FileKind::Symlink(b)) => a == b,
+                (a, b) => a == b && matches!(a, FileKind::File | FileKind::Dir),
+            };
+            if !same_kind {
+                continue;
+            }
+            if want.kind == FileKind::File && have.len < want.len {
+                let prefix = match (self.state.read(&target), self.state.read(&source)) {
+                    (Some(have), Some(want)) => want.starts_with(&have),
+                    _ => false,
+                };
+                if prefix {
+                    repair.push(copy(true));
+                }
+                continue;
+            }
+            // A symlink's own mode is always 0777; only its owner is set.
+            let mode = match want.kind {
+                FileKind::Symlink(_) => have.mode,
+                _ => want.mode,
+            };
+            if (have.uid, have.gid, have.mode) != (acct.uid, acct.gid, mode) {
+                repair.push(Repair::Attrs {
+                    path: target.clone(),
+                    uid: acct.uid,
+                    gid: acct.gid,
+                    mode,
+                });
+            }
+            if want.kind == FileKind::Dir {
+                self.skeleton_repairs(&source, &target, acct, repair);
+            }
+        }
     }
 
     /// `group "x" is not in the target's /etc/group` for the groups no step provides, or "".
@@ -238,4 +344,32 @@ pub(super) fn dedupe<'k>(keys: impl Iterator<Item = &'k String>) -> Vec<String> 
         }
     }
     out
+}
+
+/// A `KEY value` of login.defs, or a `KEY=value` of useradd's defaults; the last one wins.
+pub fn defs_value(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line.strip_prefix(key)?;
+            let value = rest
+                .strip_prefix('=')
+                .or_else(|| rest.starts_with([' ', '\t']).then_some(rest))?;
+            Some(value.trim().trim_matches('"').to_string())
+        })
+        .next_back()
+}
+
+/// The mode `useradd --create-home` gives a home, from login.defs: HOME_MODE, else 0777 less
+/// UMASK (022 when unset).
+pub fn home_mode(login_defs: &str) -> u32 {
+    let octal = |key| defs_value(login_defs, key).and_then(|m| u32::from_str_radix(&m, 8).ok());
+    octal("HOME_MODE").unwrap_or_else(|| 0o777 & !octal("UMASK").unwrap_or(0o022)) & 0o7777
+}
+
+/// The skeleton `useradd` copies into a new home: SKEL of useradd's defaults, else /etc/skel.
+pub fn skel_dir(useradd_defaults: &str) -> PathBuf {
+    defs_value(useradd_defaults, "SKEL")
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| PathBuf::from("/etc/skel"), PathBuf::from)
 }
