@@ -48,6 +48,12 @@ fn fresh_root() -> tempfile::TempDir {
     put(r, "/etc/skel/.profile", "# ~/.profile\n", 0o644);
     put(r, "/etc/skel/.bashrc", &"# bashrc\n".repeat(400), 0o644);
     put(r, "/etc/skel/.config/app.conf", "key = value\n", 0o600);
+    // Enough of a skeleton that some kills land inside useradd's copy of it.
+    for i in 0..80 {
+        let dir = if i % 2 == 0 { "doc" } else { ".local/share" };
+        let text = format!("skeleton file {i}\n").repeat(200);
+        put(r, &format!("/etc/skel/{dir}/f{i:02}.txt"), &text, 0o640);
+    }
     std::fs::create_dir_all(r.join("home")).unwrap();
     dir
 }
@@ -174,14 +180,20 @@ fn torn(root: &Path) -> Vec<String> {
             out.push(format!("/etc/{db}"));
         }
     }
-    for file in [".profile", ".bashrc", ".config/app.conf"] {
-        let home = root.join("home/deploy").join(file);
-        if let Ok(content) = std::fs::read(&home) {
-            if content != std::fs::read(root.join("etc/skel").join(file)).unwrap() {
-                out.push(format!("/home/deploy/{file}"));
+    fn walk(skel: &Path, home: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(skel).unwrap() {
+            let entry = entry.unwrap();
+            let (from, to) = (entry.path(), home.join(entry.file_name()));
+            if entry.file_type().unwrap().is_dir() {
+                walk(&from, &to, out);
+            } else if let Ok(content) = std::fs::read(&to) {
+                if content != std::fs::read(&from).unwrap() {
+                    out.push(to.display().to_string());
+                }
             }
         }
     }
+    walk(&root.join("etc/skel"), &root.join("home/deploy"), &mut out);
     out
 }
 
@@ -252,7 +264,7 @@ fn killed_useradd_converges_on_rerun() {
         // A torn home file is useradd's own copy of the skeleton (not atomic), which the rerun
         // must complete; a torn account database would be a broken lock discipline.
         let torn_now = torn(root.path());
-        let (skel, dbs): (Vec<_>, Vec<_>) = torn_now.iter().partition(|p| p.starts_with("/home/"));
+        let (skel, dbs): (Vec<_>, Vec<_>) = torn_now.iter().partition(|p| !p.starts_with("/etc/"));
         torn_files += dbs.len();
         torn_skel += skel.len();
 

@@ -217,47 +217,36 @@ fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
 /// Where a block scalar's `|` or `>` stands. The parser's span of an untagged block scalar begins
 /// at its first non-blank content line; only blank lines (which belong to the content) and the
 /// indicator's own line can precede it, so the indicator is on the last non-blank line before.
-fn block_indicator(lines: &[&str], content: Pos) -> Pos {
-    let at = |line: usize| {
-        lines
-            .get(line.wrapping_sub(1))
-            .map(|l| l.trim_end_matches('\r'))
-    };
-    let starts_here = at(content.line)
+fn block_indicator(lines: &Lines, content: Pos) -> Pos {
+    let starts_here = lines
+        .get(content.line.wrapping_sub(1))
         .and_then(|l| l.chars().nth(content.col - 1))
         .is_some_and(|c| matches!(c, '|' | '>' | '!' | '&'));
     if starts_here {
         return content;
     }
-    let mut line = content.line;
-    while line > 1 {
-        line -= 1;
-        let Some(text) = at(line) else { break };
-        if text.trim().is_empty() {
-            continue;
-        }
-        // The indicator is the last `|` or `>` before any comment on that line.
-        let code = text.split(" #").next().unwrap_or(text);
-        return match code.char_indices().rfind(|(_, c)| matches!(c, '|' | '>')) {
-            Some((byte, _)) => Pos::new(line, code[..byte].chars().count() + 1),
-            None => content,
-        };
+    let Some((line, text)) = lines.last_before(content.line, |l| !l.trim().is_empty()) else {
+        return content;
+    };
+    // The indicator is the last `|` or `>` before any comment on that line.
+    let code = text.split(" #").next().unwrap_or(text);
+    match code.char_indices().rfind(|(_, c)| matches!(c, '|' | '>')) {
+        Some((byte, _)) => Pos::new(line, code[..byte].chars().count() + 1),
+        None => content,
     }
-    content
 }
 
 /// Places a scanner error for a reader. The scanner notices a plain scalar that lacks its `:`
 /// only at the next token, often lines later or at the end of input; the scalar itself is on
 /// the last line with content before that point, which is where the reader has to look.
-fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
-    let past_end = line > lines.len() || lines[line - 1..].iter().all(|l| l.trim().is_empty());
+fn located(lines: &Lines, line: usize, col: usize, info: &str) -> SyntaxError {
+    let past_end = line > lines.len() || lines.blank_from(line - 1);
     if info.contains("simple key expect ':'") || past_end {
-        let content = (1..line.min(lines.len() + 1)).rev().find(|&l| {
-            let t = lines[l - 1].trim();
+        let content = lines.last_before(line, |l| {
+            let t = l.trim();
             !t.is_empty() && !t.starts_with('#')
         });
-        if let Some(l) = content {
-            let text = lines[l - 1];
+        if let Some((l, text)) = content {
             let indent = text.chars().take_while(|c| c.is_whitespace()).count();
             let message = if info.contains("simple key expect ':'") {
                 "could not find the expected ':' after this key (a line of plain text inside a mapping)".to_string()
@@ -276,31 +265,122 @@ fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
     }
 }
 
-/// The text's lines as YAML counts them: LF, CRLF and a lone CR each end a line.
-fn yaml_lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                out.push(&text[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                out.push(&text[start..i]);
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+/// Where the line starting at byte `from` ends (its last byte, exclusive) and where the next
+/// one starts: LF, CRLF and a lone CR each end a line, as in YAML.
+fn line_end(bytes: &[u8], from: usize) -> (usize, Option<usize>) {
+    match bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r') {
+        None => (bytes.len(), None),
+        Some(at) => {
+            let at = from + at;
+            let crlf = bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n');
+            (at, Some(at + if crlf { 2 } else { 1 }))
         }
-        i += 1;
     }
-    out.push(&text[start..]);
-    out
+}
+
+/// A line index kept every [`MARK_LINES`] lines, and at the first line after each
+/// [`MARK_BYTES`]: a line is found by scanning at most that much from the mark before it.
+const MARK_LINES: usize = 64;
+const MARK_BYTES: usize = 4096;
+
+/// The text's lines as YAML counts them: LF, CRLF and a lone CR each end a line.
+///
+/// Only a sparse index is kept: a text of nothing but line breaks (64 MiB of them decompress
+/// from 64 KB of gzip) would take 16 bytes a line, 1 GiB, as a list of lines; this takes at most
+/// 16 bytes per 64 lines or per 4 KiB.
+struct Lines<'t> {
+    text: &'t str,
+    /// (0-based line, byte where it starts), ascending; the first is (0, 0).
+    marks: Vec<(usize, usize)>,
+    count: usize,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Lines<'t> {
+        let bytes = text.as_bytes();
+        let mut marks = vec![(0, 0)];
+        let (mut line, mut start) = (0, 0);
+        while let (_, Some(next)) = line_end(bytes, start) {
+            line += 1;
+            start = next;
+            let &(mark_line, mark_at) = marks.last().unwrap_or(&(0, 0));
+            if line - mark_line >= MARK_LINES || start - mark_at >= MARK_BYTES {
+                marks.push((line, start));
+            }
+        }
+        Lines {
+            text,
+            marks,
+            count: line + 1,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Where the 0-based line `index` starts.
+    fn start_of(&self, index: usize) -> Option<usize> {
+        if index >= self.count {
+            return None;
+        }
+        let (mut line, mut start) = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
+        while line < index {
+            start = line_end(self.text.as_bytes(), start).1?;
+            line += 1;
+        }
+        Some(start)
+    }
+
+    /// The line that starts at byte `start`, without its line break.
+    fn at(&self, start: usize) -> &'t str {
+        &self.text[start..line_end(self.text.as_bytes(), start).0]
+    }
+
+    /// The 0-based line `index`, without its line break.
+    fn get(&self, index: usize) -> Option<&'t str> {
+        self.start_of(index).map(|start| self.at(start))
+    }
+
+    /// The lines from the 0-based `index` on.
+    fn from(&self, index: usize) -> impl Iterator<Item = &'t str> + '_ {
+        let mut next = self.start_of(index);
+        std::iter::from_fn(move || {
+            let start = next?;
+            next = line_end(self.text.as_bytes(), start).1;
+            Some(self.at(start))
+        })
+    }
+
+    /// Whether the lines from the 0-based `index` on are all blank.
+    fn blank_from(&self, index: usize) -> bool {
+        self.start_of(index)
+            .is_none_or(|start| self.text[start..].trim().is_empty())
+    }
+
+    /// The last line before the 1-based `line` that `keep` accepts, with its 1-based number:
+    /// walked back byte by byte, so that passing many lines costs their length only.
+    fn last_before(&self, line: usize, keep: impl Fn(&str) -> bool) -> Option<(usize, &'t str)> {
+        let mut number = line.min(self.count + 1).checked_sub(1)?;
+        let mut start = self.start_of(number.checked_sub(1)?)?;
+        let bytes = self.text.as_bytes();
+        loop {
+            let text = self.at(start);
+            if keep(text) {
+                return Some((number, text));
+            }
+            // The line before ends at this one's start, less its CR, LF or CRLF.
+            let mut end = start.checked_sub(1)?;
+            if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
+                end -= 1;
+            }
+            start = bytes[..end]
+                .iter()
+                .rposition(|&b| b == b'\n' || b == b'\r')
+                .map_or(0, |at| at + 1);
+            number -= 1;
+        }
+    }
 }
 
 /// A scanner error as saphyr reports it, before it is placed for a reader.
@@ -419,7 +499,7 @@ struct Extent {
 }
 
 fn quoted_scalar_extent(text: &str, raw: &RawError) -> Option<Extent> {
-    let lines = yaml_lines(text);
+    let lines = Lines::new(text);
     let open = lines.get(raw.line.checked_sub(1)?)?;
     let quote = open.chars().nth(raw.col)?;
     let single = match quote {
@@ -428,6 +508,7 @@ fn quoted_scalar_extent(text: &str, raw: &RawError) -> Option<Extent> {
         _ => return None,
     };
     let mut line = raw.line;
+    let mut following = lines.from(raw.line);
     let mut rest: Vec<char> = open.chars().skip(raw.col + 1).collect();
     loop {
         let mut chars = rest.iter().copied().peekable();
@@ -461,7 +542,7 @@ fn quoted_scalar_extent(text: &str, raw: &RawError) -> Option<Extent> {
             }
         }
         line += 1;
-        let next = lines.get(line - 1)?;
+        let next = following.next()?;
         let is_marker = (next.starts_with("---") || next.starts_with("..."))
             && next[3..]
                 .chars()
@@ -486,7 +567,7 @@ fn relax_quoted(text: &str, raw: &RawError) -> Option<Relaxed> {
     if raw.info == "tab cannot be used as indentation" {
         // The tab is in the leading blanks of a continuation line: spaces of the same count
         // keep every column; a line then still too shallow is the case below.
-        let lines = yaml_lines(text);
+        let lines = Lines::new(text);
         let line = lines.get(raw.line.checked_sub(1)?)?;
         let blanks = line.chars().take_while(|c| *c == ' ' || *c == '\t').count();
         if !line.chars().take(blanks).any(|c| c == '\t') {
@@ -512,14 +593,13 @@ fn relax_quoted(text: &str, raw: &RawError) -> Option<Relaxed> {
     if extent.indicator.is_some() {
         return None;
     }
-    let lines = yaml_lines(text);
+    let lines = Lines::new(text);
     let open = lines.get(raw.line - 1)?;
     let owner = owner_column(open, extent.col);
     let mut replaced = Vec::new();
     let mut shifts = Vec::new();
     let mut first_shallow: Option<Pos> = None;
-    for line in raw.line + 1..=extent.last_line {
-        let l = lines.get(line - 1)?;
+    for (line, l) in (raw.line + 1..=extent.last_line).zip(lines.from(raw.line)) {
         let blanks = l.chars().take_while(|c| *c == ' ' || *c == '\t').count();
         let only_blanks = blanks == l.chars().count();
         if !only_blanks && blanks <= owner && first_shallow.is_none() {
@@ -618,7 +698,7 @@ fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
         anchors: HashMap::new(),
         tree_bytes: 0,
     };
-    let lines = yaml_lines(text);
+    let lines = Lines::new(text);
     let mut documents = 0usize;
     let mut in_first = false;
     loop {
@@ -1029,5 +1109,68 @@ mod tests {
         // A million fit: the flat repetition the issue measured is read (and deduplicated later).
         let text = format!("a: &x 1\nb: [{}]\n", "*x,".repeat(1_000_000));
         assert!(parse(&text).is_ok());
+    }
+
+    /// The lines as a list, the way the index must see them.
+    fn naive(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(['\n', '\r']) {
+            out.push(&rest[..at]);
+            let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+            rest = &rest[at + skip..];
+        }
+        out.push(rest);
+        out
+    }
+
+    #[test]
+    fn the_line_index_finds_every_line() {
+        let long = "y".repeat(5000);
+        let mut texts = vec![
+            String::new(),
+            "a".into(),
+            "\n".into(),
+            "a\r\nb\rc\n\r\n".into(),
+            "\n".repeat(1000),
+            "\r".repeat(300) + "x",
+        ];
+        texts.push(
+            (0..500)
+                .map(|i| match i % 4 {
+                    0 => format!("key{i}: v\n"),
+                    1 => format!("{long}\r\n"),
+                    2 => "  \r".to_string(),
+                    _ => "# c\n".to_string(),
+                })
+                .collect(),
+        );
+        for text in &texts {
+            let want = naive(text);
+            let lines = Lines::new(text);
+            assert_eq!(lines.len(), want.len());
+            for (i, line) in want.iter().enumerate() {
+                assert_eq!(lines.get(i), Some(*line), "line {i}");
+                if i % 37 == 0 || i + 3 > want.len() {
+                    assert_eq!(lines.from(i).collect::<Vec<_>>(), want[i..]);
+                    let blank = want[i..].iter().all(|l| l.trim().is_empty());
+                    assert_eq!(lines.blank_from(i), blank, "line {i}");
+                }
+                let keep = |l: &str| l.starts_with('k') || l.is_empty();
+                let back = (1..=i).rev().find(|&n| keep(want[n - 1]));
+                assert_eq!(
+                    lines.last_before(i + 1, keep),
+                    back.map(|n| (n, want[n - 1])),
+                    "before line {}",
+                    i + 1
+                );
+            }
+            assert_eq!(lines.get(want.len()), None);
+        }
+        // A megabyte of line breaks keeps a few thousand marks, not a million lines.
+        let text = "\n".repeat(1 << 20);
+        let lines = Lines::new(&text);
+        assert_eq!(lines.len(), (1 << 20) + 1);
+        assert!(lines.marks.len() <= (1 << 20) / MARK_LINES + 1);
     }
 }
