@@ -130,7 +130,7 @@ impl Report {
     /// `FILE:LINE:COL: KIND: MESSAGE`, then the source line and a caret under the column.
     pub fn to_human(&self, file: &str) -> String {
         let mut out = String::new();
-        let lines: Vec<&str> = self.source.lines().collect();
+        let lines = crate::lines::Lines::text(&self.source);
         for f in &self.findings {
             let _ = writeln!(
                 out,

@@ -380,7 +380,11 @@ fn a_home_cut_short_in_the_skeleton_copy_is_finished_by_the_rerun() {
     assert_eq!(tree(root.path()), clean);
     assert_eq!(leftovers(root.path()), Vec::<String>::new());
     let again = apply(root.path(), &config);
-    assert!(last_line(&again).starts_with("0 changed, "), "{}", last_line(&again));
+    assert!(
+        last_line(&again).starts_with("0 changed, "),
+        "{}",
+        last_line(&again)
+    );
 }
 
 #[test]
@@ -394,6 +398,10 @@ fn a_home_whose_creation_ended_is_the_users_and_left_as_it_is() {
     let (root, config, _) = cut_short_home();
     let before = tree(root.path());
     let rerun = apply(root.path(), &config);
-    assert!(last_line(&rerun).starts_with("0 changed, "), "{}", last_line(&rerun));
+    assert!(
+        last_line(&rerun).starts_with("0 changed, "),
+        "{}",
+        last_line(&rerun)
+    );
     assert_eq!(tree(root.path()), before);
 }

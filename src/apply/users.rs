@@ -576,11 +576,15 @@ fn copy_entry(root: &Path, from: &Path, to: &Path, uid: u32, gid: u32) -> Result
         message,
     };
     let Some(source) = fs::lstat(root, from) else {
-        return Err(fail(format!("{} is gone from the skeleton", from.display())));
+        return Err(fail(format!(
+            "{} is gone from the skeleton",
+            from.display()
+        )));
     };
     match &source.kind {
-        plan::FileKind::Dir => fs::ensure_dir(root, to, source.mode, Some((uid, gid)))
-            .map_err(|e| fail(e.to_string())),
+        plan::FileKind::Dir => {
+            fs::ensure_dir(root, to, source.mode, Some((uid, gid))).map_err(|e| fail(e.to_string()))
+        }
         plan::FileKind::File => {
             let host = in_root(root, from)?;
             let content = std::fs::read(&host).map_err(|e| fail(fs::cause(&e)))?;
@@ -626,7 +630,10 @@ fn mark_creating(root: &Path, name: &str, creating: bool) -> Result<(), UserErro
     let text = fs::read(root, path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let mut names: Vec<&str> = text.lines().filter(|l| !l.is_empty() && *l != name).collect();
+    let mut names: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && *l != name)
+        .collect();
     if creating {
         names.push(name);
     }

@@ -156,7 +156,7 @@ struct Walker<'d> {
     /// --template: unrendered placeholders are valid values.
     template: bool,
     /// The document's lines, split only when a finding inside a block scalar needs its column.
-    lines: std::cell::OnceCell<Vec<&'d str>>,
+    lines: std::cell::OnceCell<crate::lines::Lines<'d>>,
     findings: Vec<Finding>,
     /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
     budget: usize,
@@ -208,7 +208,7 @@ impl<'d> Walker<'d> {
             // `{{ x }}` reads as a flow mapping: look at the source text instead.
             None => self
                 .lines
-                .get_or_init(|| self.text.lines().collect())
+                .get_or_init(|| crate::lines::Lines::text(self.text))
                 .get(pos.line.saturating_sub(1))
                 .map_or(String::new(), |l| {
                     l.chars().skip(pos.col.saturating_sub(1)).collect()
@@ -543,7 +543,7 @@ impl<'d> Walker<'d> {
         };
         let Some(line) = self
             .lines
-            .get_or_init(|| self.text.lines().collect())
+            .get_or_init(|| crate::lines::Lines::text(self.text))
             .get(key_pos.line.saturating_sub(1))
         else {
             return false;

@@ -40,7 +40,8 @@ const FLEET_SPECIFIERS: &str = "nNpi";
 /// Checks the directives of a unit file's text; `kind` is what the file's name makes it.
 /// With `template`, values holding an unrendered placeholder are taken as valid.
 pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
-    let lines: Vec<&str> = text.split('\n').collect();
+    // Only for the indentation of a logical line's first physical line.
+    let lines = crate::lines::Lines::text(text);
     let mut c = Checker {
         kind,
         template,
@@ -50,7 +51,7 @@ pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
         fleet_others: Vec::new(),
     };
     for (index, logical) in unitfile::logical_lines(text) {
-        let first = lines.get(index).copied().unwrap_or("");
+        let first = lines.get(index).unwrap_or("");
         c.line(index, first, &logical);
     }
     c.finish_fleet();

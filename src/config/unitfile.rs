@@ -95,7 +95,7 @@ pub fn bad_specifiers(value: &str) -> Vec<(usize, char)> {
     out
 }
 
-/// The logical lines of a unit file that are not comments: `(0-based index of its first
+/// The logical lines of a unit file that are not comments or blank: `(0-based index of its first
 /// physical line, text)`. A line continued with a trailing backslash is joined with the lines it
 /// continues (comment lines inside it are skipped, as systemd does).
 pub fn logical_lines(text: &str) -> Vec<(usize, std::borrow::Cow<'_, str>)> {
@@ -108,6 +108,11 @@ pub fn logical_lines(text: &str) -> Vec<(usize, std::borrow::Cow<'_, str>)> {
             line = line.strip_prefix('\u{feff}').unwrap_or(line);
         }
         if line.trim_start_matches(is_space).starts_with(['#', ';']) {
+            continue;
+        }
+        // A blank line says nothing unless it ends a continuation; keeping none of the others
+        // bounds the list by the text's content, not its line breaks (32 bytes each).
+        if pending.is_none() && line.trim().is_empty() {
             continue;
         }
         // Only continued lines are joined into a new string; the rest are kept in place.

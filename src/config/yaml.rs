@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::lines::Lines;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 mod relax;
@@ -269,124 +270,6 @@ fn located(lines: &Lines, line: usize, col: usize, info: &str) -> SyntaxError {
     }
 }
 
-/// Where the line starting at byte `from` ends (its last byte, exclusive) and where the next
-/// one starts: LF, CRLF and a lone CR each end a line, as in YAML.
-fn line_end(bytes: &[u8], from: usize) -> (usize, Option<usize>) {
-    match bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r') {
-        None => (bytes.len(), None),
-        Some(at) => {
-            let at = from + at;
-            let crlf = bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n');
-            (at, Some(at + if crlf { 2 } else { 1 }))
-        }
-    }
-}
-
-/// A line index kept every [`MARK_LINES`] lines, and at the first line after each
-/// [`MARK_BYTES`]: a line is found by scanning at most that much from the mark before it.
-const MARK_LINES: usize = 64;
-const MARK_BYTES: usize = 4096;
-
-/// The text's lines as YAML counts them: LF, CRLF and a lone CR each end a line.
-///
-/// Only a sparse index is kept: a text of nothing but line breaks (64 MiB of them decompress
-/// from 64 KB of gzip) would take 16 bytes a line, 1 GiB, as a list of lines; this takes at most
-/// 16 bytes per 64 lines or per 4 KiB.
-struct Lines<'t> {
-    text: &'t str,
-    /// (0-based line, byte where it starts), ascending; the first is (0, 0).
-    marks: Vec<(usize, usize)>,
-    count: usize,
-}
-
-impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Lines<'t> {
-        let bytes = text.as_bytes();
-        let mut marks = vec![(0, 0)];
-        let (mut line, mut start) = (0, 0);
-        while let (_, Some(next)) = line_end(bytes, start) {
-            line += 1;
-            start = next;
-            let &(mark_line, mark_at) = marks.last().unwrap_or(&(0, 0));
-            if line - mark_line >= MARK_LINES || start - mark_at >= MARK_BYTES {
-                marks.push((line, start));
-            }
-        }
-        Lines {
-            text,
-            marks,
-            count: line + 1,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Where the 0-based line `index` starts.
-    fn start_of(&self, index: usize) -> Option<usize> {
-        if index >= self.count {
-            return None;
-        }
-        let (mut line, mut start) = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
-        while line < index {
-            start = line_end(self.text.as_bytes(), start).1?;
-            line += 1;
-        }
-        Some(start)
-    }
-
-    /// The line that starts at byte `start`, without its line break.
-    fn at(&self, start: usize) -> &'t str {
-        &self.text[start..line_end(self.text.as_bytes(), start).0]
-    }
-
-    /// The 0-based line `index`, without its line break.
-    fn get(&self, index: usize) -> Option<&'t str> {
-        self.start_of(index).map(|start| self.at(start))
-    }
-
-    /// The lines from the 0-based `index` on.
-    fn from(&self, index: usize) -> impl Iterator<Item = &'t str> + '_ {
-        let mut next = self.start_of(index);
-        std::iter::from_fn(move || {
-            let start = next?;
-            next = line_end(self.text.as_bytes(), start).1;
-            Some(self.at(start))
-        })
-    }
-
-    /// Whether the lines from the 0-based `index` on are all blank.
-    fn blank_from(&self, index: usize) -> bool {
-        self.start_of(index)
-            .is_none_or(|start| self.text[start..].trim().is_empty())
-    }
-
-    /// The last line before the 1-based `line` that `keep` accepts, with its 1-based number:
-    /// walked back byte by byte, so that passing many lines costs their length only.
-    fn last_before(&self, line: usize, keep: impl Fn(&str) -> bool) -> Option<(usize, &'t str)> {
-        let mut number = line.min(self.count + 1).checked_sub(1)?;
-        let mut start = self.start_of(number.checked_sub(1)?)?;
-        let bytes = self.text.as_bytes();
-        loop {
-            let text = self.at(start);
-            if keep(text) {
-                return Some((number, text));
-            }
-            // The line before ends at this one's start, less its CR, LF or CRLF.
-            let mut end = start.checked_sub(1)?;
-            if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
-                end -= 1;
-            }
-            start = bytes[..end]
-                .iter()
-                .rposition(|&b| b == b'\n' || b == b'\r')
-                .map_or(0, |at| at + 1);
-            number -= 1;
-        }
-    }
-}
-
 /// A scanner error as saphyr reports it, before it is placed for a reader.
 struct RawError {
     /// 1-based line, 0-based column in characters.
@@ -470,7 +353,7 @@ fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
         anchors: HashMap::new(),
         tree_bytes: 0,
     };
-    let lines = Lines::new(text);
+    let lines = Lines::yaml(text);
     let mut documents = 0usize;
     let mut in_first = false;
     loop {
@@ -881,68 +764,5 @@ mod tests {
         // A million fit: the flat repetition the issue measured is read (and deduplicated later).
         let text = format!("a: &x 1\nb: [{}]\n", "*x,".repeat(1_000_000));
         assert!(parse(&text).is_ok());
-    }
-
-    /// The lines as a list, the way the index must see them.
-    fn naive(text: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while let Some(at) = rest.find(['\n', '\r']) {
-            out.push(&rest[..at]);
-            let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
-            rest = &rest[at + skip..];
-        }
-        out.push(rest);
-        out
-    }
-
-    #[test]
-    fn the_line_index_finds_every_line() {
-        let long = "y".repeat(5000);
-        let mut texts = vec![
-            String::new(),
-            "a".into(),
-            "\n".into(),
-            "a\r\nb\rc\n\r\n".into(),
-            "\n".repeat(1000),
-            "\r".repeat(300) + "x",
-        ];
-        texts.push(
-            (0..500)
-                .map(|i| match i % 4 {
-                    0 => format!("key{i}: v\n"),
-                    1 => format!("{long}\r\n"),
-                    2 => "  \r".to_string(),
-                    _ => "# c\n".to_string(),
-                })
-                .collect(),
-        );
-        for text in &texts {
-            let want = naive(text);
-            let lines = Lines::new(text);
-            assert_eq!(lines.len(), want.len());
-            for (i, line) in want.iter().enumerate() {
-                assert_eq!(lines.get(i), Some(*line), "line {i}");
-                if i % 37 == 0 || i + 3 > want.len() {
-                    assert_eq!(lines.from(i).collect::<Vec<_>>(), want[i..]);
-                    let blank = want[i..].iter().all(|l| l.trim().is_empty());
-                    assert_eq!(lines.blank_from(i), blank, "line {i}");
-                }
-                let keep = |l: &str| l.starts_with('k') || l.is_empty();
-                let back = (1..=i).rev().find(|&n| keep(want[n - 1]));
-                assert_eq!(
-                    lines.last_before(i + 1, keep),
-                    back.map(|n| (n, want[n - 1])),
-                    "before line {}",
-                    i + 1
-                );
-            }
-            assert_eq!(lines.get(want.len()), None);
-        }
-        // A megabyte of line breaks keeps a few thousand marks, not a million lines.
-        let text = "\n".repeat(1 << 20);
-        let lines = Lines::new(&text);
-        assert_eq!(lines.len(), (1 << 20) + 1);
-        assert!(lines.marks.len() <= (1 << 20) / MARK_LINES + 1);
     }
 }

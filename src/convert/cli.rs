@@ -41,7 +41,7 @@ pub enum To {
 
 /// The source line under a finding and a caret at its column; `lines` is the source split
 /// once (a config with thousands of findings must not rescan it for each).
-fn excerpt(out: &mut String, lines: &[&str], line: usize, col: usize) {
+fn excerpt(out: &mut String, lines: &crate::lines::Lines, line: usize, col: usize) {
     let Some(text) = line.checked_sub(1).and_then(|i| lines.get(i)) else {
         return;
     };
@@ -127,7 +127,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
     let mut report = String::new();
     match args.format {
         Format::Human => {
-            let lines: Vec<&str> = converted.source.lines().collect();
+            let lines = crate::lines::Lines::text(&converted.source);
             for f in &converted.findings {
                 let _ = writeln!(
                     report,

@@ -1,6 +1,8 @@
 //! `$public_ipv4` and friends in user-data, replaced with the machine's addresses before a part
 //! is parsed (reference.md §3.5), escapes included.
 
+use std::borrow::Cow;
+
 use crate::datasource::metadata::Addresses;
 
 const TOKENS: [&str; 4] = ["public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"];
@@ -8,12 +10,24 @@ const TOKENS: [&str; 4] = ["public_ipv4", "private_ipv4", "public_ipv6", "privat
 /// Replaces each `$token` with its address (or nothing when unknown). `\$token` is the literal
 /// `$token`: the backslash is always eaten, as in the reference, so `\\$token` gives `\$token`.
 pub fn substitute(text: &str, addrs: &Addresses) -> String {
-    substitute_noting(text, addrs, &mut Vec::new())
+    substitute_noting(text, addrs, &mut Vec::new()).into_owned()
 }
 
 /// [`substitute`], adding to `unset` each token (`"public_ipv4"`) that became an empty string
 /// because its address is unknown, so the run can say so once.
-pub fn substitute_noting(text: &str, addrs: &Addresses, unset: &mut Vec<&'static str>) -> String {
+/// A text without a token is returned as it is: user-data may be 64 MiB, and a copy of it would
+/// live beside it through the parse.
+pub fn substitute_noting<'t>(
+    text: &'t str,
+    addrs: &Addresses,
+    unset: &mut Vec<&'static str>,
+) -> Cow<'t, str> {
+    let has_token = text
+        .match_indices('$')
+        .any(|(at, _)| TOKENS.iter().any(|t| text[at + 1..].starts_with(t)));
+    if !has_token {
+        return Cow::Borrowed(text);
+    }
     let value = |token: &str| -> &str {
         match token {
             "public_ipv4" => addrs.public_ipv4.as_deref(),
@@ -48,7 +62,7 @@ pub fn substitute_noting(text: &str, addrs: &Addresses, unset: &mut Vec<&'static
         rest = &after[token.len()..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -94,7 +94,9 @@ fn script(out: &mut Loaded, label: String, body: &[u8], addrs: &Addresses) {
     }
     // Substitution works on text; a script that is not UTF-8 runs as it is.
     let content = match std::str::from_utf8(body) {
-        Ok(text) => substitute_noting(text, addrs, &mut out.unset_addresses).into_bytes(),
+        Ok(text) => substitute_noting(text, addrs, &mut out.unset_addresses)
+            .into_owned()
+            .into_bytes(),
         Err(_) => body.to_vec(),
     };
     out.parts.push(Part::Script { label, content });

@@ -24,8 +24,8 @@ pub use files::parse_mode;
 pub use state::{Account, FileKind, FileStat, State};
 pub(crate) use units::is_network_unit;
 pub use units::unit_dir;
-pub use users::{defs_value, home_mode, skel_dir};
 use users::dedupe;
+pub use users::{defs_value, home_mode, skel_dir};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {

@@ -62,7 +62,11 @@ impl State for Mem {
         Some(stat)
     }
     fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
-        let paths = self.files.keys().chain(self.links.keys()).chain(self.dirs.iter());
+        let paths = self
+            .files
+            .keys()
+            .chain(self.links.keys())
+            .chain(self.dirs.iter());
         let names: BTreeSet<std::ffi::OsString> = paths
             .filter(|p| p.parent() == Some(dir))
             .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
@@ -554,7 +558,8 @@ fn a_home_whose_skeleton_copy_was_killed_is_finished() {
     file("/home/deploy/.profile", "# profile\n", (1000, 1000, 0o644));
     file("/home/deploy/.vimrc", "set b\n", (1000, 1000, 0o644));
     file("/home/deploy/notes", "mine", (0, 0, 0o600));
-    m.dirs.extend(["/etc/skel".into(), "/etc/skel/.config".into()]);
+    m.dirs
+        .extend(["/etc/skel".into(), "/etc/skel/.config".into()]);
     m.ids.insert("/etc/skel/.config".into(), (0, 0, 0o750));
     m.dirs.insert("/home/deploy".into());
     m.ids.insert("/home/deploy".into(), (1000, 1000, 0o700));
@@ -570,12 +575,14 @@ fn a_home_whose_skeleton_copy_was_killed_is_finished() {
             })
             .unwrap()
     };
-    assert_eq!(repairs(&m), vec![], "not being created: the home is the user's");
-
-    m.files.insert(
-        CREATING_USERS.into(),
-        (b"other\ndeploy\n".to_vec(), 0o600),
+    assert_eq!(
+        repairs(&m),
+        vec![],
+        "not being created: the home is the user's"
     );
+
+    m.files
+        .insert(CREATING_USERS.into(), (b"other\ndeploy\n".to_vec(), 0o600));
     let copy = |name: &str, torn| Repair::SkelCopy {
         from: Path::new("/etc/skel").join(name),
         to: Path::new("/home/deploy").join(name),
@@ -607,7 +614,9 @@ fn a_home_whose_skeleton_copy_was_killed_is_finished() {
     assert!(step.change);
     let shown = show::describe(step);
     assert!(
-        shown.contains("complete /home/deploy/.bashrc, cut short while copied from /etc/skel/.bashrc"),
+        shown.contains(
+            "complete /home/deploy/.bashrc, cut short while copied from /etc/skel/.bashrc"
+        ),
         "{shown}"
     );
 

@@ -243,7 +243,9 @@ impl Planner<'_> {
             return;
         }
         let defs = self.state.read(Path::new("/etc/login.defs"));
-        let mode = home_mode(&String::from_utf8_lossy(defs.as_deref().unwrap_or_default()));
+        let mode = home_mode(&String::from_utf8_lossy(
+            defs.as_deref().unwrap_or_default(),
+        ));
         if (home.uid, home.gid, home.mode) != (acct.uid, acct.gid, mode) {
             repair.push(Repair::Attrs {
                 path: acct.home.clone(),

@@ -145,7 +145,7 @@ impl Walker<'_> {
         let line = node.pos.line + 1 + idx;
         let col = self
             .lines
-            .get_or_init(|| self.text.lines().collect())
+            .get_or_init(|| crate::lines::Lines::text(self.text))
             .get(line - 1)
             .map(|l| l.chars().take_while(|c| *c == ' ').count() + 1)
             .unwrap_or(1);

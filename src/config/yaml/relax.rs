@@ -2,7 +2,8 @@
 //! read them, saphyr does not. The document is read again from a copy where the continuation
 //! lines are indented enough, and positions are mapped back to the text.
 
-use super::{Lines, Pos, RawError, SyntaxError};
+use super::{Pos, RawError, SyntaxError};
+use crate::lines::Lines;
 
 /// One line of the working copy whose leading blanks were replaced: `old` characters became
 /// `new` spaces.
@@ -47,7 +48,7 @@ pub(super) struct Extent {
 }
 
 pub(super) fn quoted_scalar_extent(text: &str, raw: &RawError) -> Option<Extent> {
-    let lines = Lines::new(text);
+    let lines = Lines::yaml(text);
     let open = lines.get(raw.line.checked_sub(1)?)?;
     let quote = open.chars().nth(raw.col)?;
     let single = match quote {
@@ -115,7 +116,7 @@ pub(super) fn relax_quoted(text: &str, raw: &RawError) -> Option<Relaxed> {
     if raw.info == "tab cannot be used as indentation" {
         // The tab is in the leading blanks of a continuation line: spaces of the same count
         // keep every column; a line then still too shallow is the case below.
-        let lines = Lines::new(text);
+        let lines = Lines::yaml(text);
         let line = lines.get(raw.line.checked_sub(1)?)?;
         let blanks = line.chars().take_while(|c| *c == ' ' || *c == '\t').count();
         if !line.chars().take(blanks).any(|c| c == '\t') {
@@ -141,7 +142,7 @@ pub(super) fn relax_quoted(text: &str, raw: &RawError) -> Option<Relaxed> {
     if extent.indicator.is_some() {
         return None;
     }
-    let lines = Lines::new(text);
+    let lines = Lines::yaml(text);
     let open = lines.get(raw.line - 1)?;
     let owner = owner_column(open, extent.col);
     let mut replaced = Vec::new();
