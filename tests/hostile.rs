@@ -510,3 +510,56 @@ fn password_hashes_never_reach_a_command_line() {
         shadow
     );
 }
+
+/// 16 KB of gzip that decompress to 16 MiB of line breaks and one wrong value at the end.
+/// Every list of lines kindling kept took 16 bytes a line (the YAML parser's, the report's:
+/// 1.1 GB for 60 MiB); the sparse line index keeps a few MB. Run under a 192 MiB address-space
+/// limit, so that a regression fails here (the allocation is refused) instead of swapping.
+#[test]
+fn a_payload_of_line_breaks_is_read_in_bounded_memory() {
+    use std::io::Write as _;
+    let dir = fresh_root();
+    let mut text = b"#cloud-config\n".to_vec();
+    text.resize(text.len() + (16 << 20), b'\n');
+    text.extend_from_slice(b"hostname: [a]\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&text).unwrap();
+    let file = dir.path().join("user-data.gz");
+    std::fs::write(&file, gz.finish().unwrap()).unwrap();
+    let limited = |args: &[&OsStr]| {
+        Command::new("prlimit")
+            .arg(format!("--as={}", 192u64 << 20))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_kindling"))
+            .args(args)
+            .env_remove("JOURNAL_STREAM")
+            .output()
+            .unwrap()
+    };
+    let out = limited(&["validate".as_ref(), file.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            ":{}:11: error[wrong-type]: \"hostname\"",
+            (16 << 20) + 2
+        )),
+        "{stdout}"
+    );
+    let out = limited(&[
+        "plan".as_ref(),
+        "--from-file".as_ref(),
+        file.as_os_str(),
+        "--root".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "! user-data: hostname: line {}: \"hostname\" must be a string",
+            (16 << 20) + 2
+        )),
+        "{stdout}"
+    );
+}
