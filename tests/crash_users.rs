@@ -346,7 +346,11 @@ fn cut_short_home() -> (tempfile::TempDir, PathBuf, BTreeMap<String, String>) {
     std::fs::write(home.join(".bashrc"), &bashrc[..bashrc.len() / 3]).unwrap();
     std::fs::remove_file(home.join(".config/app.conf")).unwrap();
     std::os::unix::fs::lchown(home.join(".profile"), Some(0), Some(0)).unwrap();
-    std::fs::set_permissions(home.join(".profile"), std::fs::Permissions::from_mode(0)).unwrap();
+    std::fs::set_permissions(
+        home.join(".profile"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
     (root, config, clean)
 }
 
