@@ -15,7 +15,8 @@ use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd}
 use crate::cmd::color::ColorChoice;
 use crate::datasource::{self, Addresses, Metadata};
 use crate::plan::{self, load, show};
-use crate::report::{Report, Severity};
+use crate::report::Report;
+use crate::rules::Severity;
 use crate::validate;
 
 /// Exit codes, as the README documents them.
@@ -540,12 +541,12 @@ fn run_validate(args: &ValidateArgs) -> i32 {
         errors += report
             .findings
             .iter()
-            .filter(|f| f.severity == crate::report::Severity::Error)
+            .filter(|f| f.severity == crate::rules::Severity::Error)
             .count();
         warnings += report
             .findings
             .iter()
-            .filter(|f| f.severity == crate::report::Severity::Warning)
+            .filter(|f| f.severity == crate::rules::Severity::Warning)
             .count();
         failed |= report.has_errors() || (args.strict && report.has_warnings());
         let text = match args.format {

@@ -14,5 +14,6 @@ pub mod network;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod unit;
 pub mod userdata;
 pub mod validate;

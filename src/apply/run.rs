@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apply::systemd::{JobResult, Systemd, TransientService, UnitCommand};
+use crate::apply::systemd::{JobResult, Systemd, TransientService};
+use crate::unit::UnitCommand;
 use crate::apply::{accounts, fs, sshkeys, users};
 use crate::plan::{self, show, Action, Plan, Step};
 

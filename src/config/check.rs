@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::directives::FileKind;
 use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
-use crate::config::yaml::{Document, NodeId, NodeKind, Pos, Style};
+use crate::config::yaml::{Document, NodeId, NodeKind, Style};
+use crate::report::Pos;
 use crate::config::{decode, sshkey, template, unitcheck, unitfile, values, Options};
 use crate::report::Finding;
 use crate::rules::Code;
@@ -273,7 +274,7 @@ impl<'d> Walker<'d> {
         let Some(message) = template::annotate(message, &raw, self.template) else {
             return;
         };
-        if code.severity() == crate::report::Severity::Error {
+        if code.severity() == crate::rules::Severity::Error {
             self.error(code, pos, message);
         } else {
             self.find(code, pos, message);
@@ -1292,7 +1293,7 @@ mod tests {
         let e = p
             .findings
             .iter()
-            .find(|f| f.severity == crate::report::Severity::Error)
+            .find(|f| f.severity == crate::rules::Severity::Error)
             .unwrap();
         assert!(
             e.message

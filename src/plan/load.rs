@@ -4,7 +4,7 @@
 use crate::config;
 use crate::datasource::{substitute_noting, Addresses};
 use crate::plan::Part;
-use crate::report::Severity;
+use crate::rules::Severity;
 use crate::userdata::{self, Kind, PartKind};
 
 /// Something wrong with the user-data, found while reading it. Errors are failures of the run

@@ -8,10 +8,11 @@ pub mod show;
 
 use std::path::{Path, PathBuf};
 
-use crate::apply::systemd::UnitCommand;
+
 use crate::config::model::{Checked, CloudConfig, Rejected, Unit, User};
 use crate::config::values;
 use crate::datasource::{Addresses, Metadata};
+use crate::unit::UnitCommand;
 
 /// What planning reads of the machine. Paths are absolute paths inside the target.
 pub trait State {
