@@ -10,6 +10,7 @@ pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod metadata;
 pub mod network;
 pub mod plan;
 pub mod report;

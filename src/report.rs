@@ -20,6 +20,13 @@ impl Pos {
     }
 }
 
+/// How a report is printed (`--format`): the compiler-style text or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Finding {
     pub severity: Severity,

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use crate::config::directives::FileKind;
 use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
 use crate::config::yaml::{Document, NodeId, NodeKind, Style};
-use crate::report::Pos;
 use crate::config::{decode, sshkey, template, unitcheck, unitfile, values, Options};
 use crate::report::Finding;
+use crate::report::Pos;
 use crate::rules::Code;
 
 /// A value that passed its type check, keyed by the schema's canonical names.

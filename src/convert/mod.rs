@@ -13,10 +13,10 @@ use std::path::{Component, Path};
 use serde::Serialize;
 
 use crate::config::{self, CloudConfig};
-use crate::datasource::{substitute, Addresses, Metadata};
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, is_network_unit, Account, Action, FileRole, FileStat, Part, State};
 use crate::report::{Pos, Report};
-use crate::userdata::{self, Kind, PartKind};
+use crate::userdata::{self, substitute, Kind, PartKind};
 
 use locate::Locator;
 

@@ -8,10 +8,9 @@ pub mod show;
 
 use std::path::{Path, PathBuf};
 
-
 use crate::config::model::{Checked, CloudConfig, Rejected, Unit, User};
 use crate::config::values;
-use crate::datasource::{Addresses, Metadata};
+use crate::metadata::{Addresses, Metadata};
 use crate::unit::UnitCommand;
 
 /// What planning reads of the machine. Paths are absolute paths inside the target.
