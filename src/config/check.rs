@@ -1289,7 +1289,7 @@ mod tests {
         );
         let p = parsed(&text);
         assert!(!p.syntax_ok);
-        assert_eq!(p.config, crate::config::CloudConfig::default());
+        assert_eq!(p.config, Default::default());
         let e = p
             .findings
             .iter()
