@@ -248,8 +248,7 @@ fn use_tree(
 ) {
     let depth = prefix.len();
     let mut line = toks.get(*i).map_or(0, |t| t.line);
-    loop {
-        let Some(t) = toks.get(*i) else { break };
+    while let Some(t) = toks.get(*i) {
         match t.text.as_str() {
             "{" => {
                 *i += 1;
