@@ -15,14 +15,13 @@ use std::path::{Path, PathBuf};
 
 use crate::config::model::{CloudConfig, Rejected};
 use crate::config::values;
-use crate::datasource::{Addresses, Metadata};
+use crate::metadata::{Addresses, Metadata};
 
 pub use action::{
     Action, FileRole, Part, Plan, Repair, Step, CREATING_USERS, SHADOW_DATABASES, STAMPS,
 };
 pub use files::parse_mode;
 pub use state::{Account, FileKind, FileStat, State};
-pub(crate) use units::is_network_unit;
 pub use units::unit_dir;
 use users::dedupe;
 pub use users::{defs_value, home_mode, skel_dir};

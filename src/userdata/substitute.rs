@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::datasource::metadata::Addresses;
+use crate::metadata::Addresses;
 
 const TOKENS: [&str; 4] = ["public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"];
 
