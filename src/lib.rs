@@ -30,6 +30,7 @@
 //! - [`rules`]: the validator's rules, declared once: each finding's code, severity and meaning.
 //! - [`unit`]: systemd's vocabulary, pure: unit names, unit commands, unit-file lines.
 //! - [`logging`]: where the log goes: the journal, or plain stderr lines.
+//! - [`lines`]: a text's lines through a sparse index, in bounded memory whatever the text.
 
 pub mod apply;
 pub mod cli;

@@ -3,6 +3,8 @@
 //! mark every [`MARK_LINES`] lines, and at the first line after each [`MARK_BYTES`], so it takes
 //! at most 16 bytes per 64 lines or per 4 KiB, and finds a line by scanning at most that much.
 
+use std::cell::Cell;
+
 /// Lines between two marks, at most.
 const MARK_LINES: usize = 64;
 /// Bytes after which the next line start is marked.
@@ -24,6 +26,9 @@ pub struct Lines<'t> {
     breaks: Breaks,
     /// (0-based line, byte where it starts), ascending; the first is (0, 0).
     marks: Vec<(usize, usize)>,
+    /// The last line found, (0-based line, byte where it starts): readers mostly go forward
+    /// (the parser's block scalars, the report's findings in order), and start from there.
+    cursor: Cell<(usize, usize)>,
     count: usize,
 }
 
@@ -43,6 +48,7 @@ impl<'t> Lines<'t> {
             text,
             breaks,
             marks: vec![(0, 0)],
+            cursor: Cell::new((0, 0)),
             count: 0,
         };
         let (mut line, mut start) = (0, 0);
@@ -67,7 +73,8 @@ impl<'t> Lines<'t> {
         let bytes = self.text.as_bytes();
         let found = match self.breaks {
             Breaks::Yaml => bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r'),
-            Breaks::Text => bytes[from..].iter().position(|&b| b == b'\n'),
+            // A one-byte pattern: the standard library's memchr.
+            Breaks::Text => self.text[from..].find('\n'),
         };
         let Some(at) = found.map(|at| from + at) else {
             return (bytes.len(), None);
@@ -94,11 +101,18 @@ impl<'t> Lines<'t> {
         if index >= self.count {
             return None;
         }
-        let (mut line, mut start) = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
+        let mark = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
+        let cursor = self.cursor.get();
+        let (mut line, mut start) = if cursor.0 <= index && cursor.0 > mark.0 {
+            cursor
+        } else {
+            mark
+        };
         while line < index {
             start = self.end(start).1?;
             line += 1;
         }
+        self.cursor.set((line, start));
         Some(start)
     }
 
@@ -222,6 +236,10 @@ mod tests {
             );
         }
         assert_eq!(lines.get(want.len()), None);
+        // Backwards too: the cursor left by the last lookup is never past the line asked for.
+        for (i, line) in want.iter().enumerate().rev() {
+            assert_eq!(lines.get(i), Some(*line), "line {i}, backwards");
+        }
     }
 
     #[test]
