@@ -1,6 +1,7 @@
 //! Detects what kind of user-data a payload is, gunzips it, and splits multipart MIME into parts.
 //! Shared by `validate` and `apply`, which order the detection rules differently (reference §1.7).
 
+mod codec;
 mod gzip;
 mod headers;
 mod mime;
@@ -8,6 +9,7 @@ mod mime;
 #[cfg(test)]
 mod tests;
 
+pub use codec::{base64, LastSymbol};
 pub use gzip::{gunzip, gunzip_limited, gunzip_payload, is_gzip, GzipError, MAX_DECOMPRESSED};
 pub use mime::{split_multipart, MimeError, Part, PartKind, Split, MAX_ITEMS, MAX_NESTING};
 
