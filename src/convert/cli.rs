@@ -3,10 +3,12 @@
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-use super::{butane, ignition, Options, Platform, Refused, Spec};
-use crate::cli::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
-use crate::report;
 use clap::{Args, ValueEnum};
+
+use super::{butane, ignition, Options, Platform, Refused, Spec};
+use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::report::{self, Format};
+use crate::rules::Severity;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -63,7 +65,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
     } else {
         name.as_str()
     };
-    let data = match crate::cli::read_input(&name) {
+    let data = match read_input(&name) {
         Ok(d) => d,
         Err(e) => {
             let what = if name == "-" {
@@ -94,7 +96,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
                 let errors = invalid
                     .findings
                     .iter()
-                    .filter(|f| f.severity == report::Severity::Error)
+                    .filter(|f| f.severity == Severity::Error)
                     .count();
                 let _ = writeln!(
                     err,

@@ -18,10 +18,11 @@ mod substitution;
 use std::collections::HashMap;
 use std::path::{Component, Path};
 
-use crate::config::{yaml::Pos, CloudConfig};
-use crate::datasource::{Addresses, Metadata};
+use crate::config::CloudConfig;
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, Part};
-use crate::report::{self, Report};
+use crate::report::{self, Pos, Report};
+use crate::rules::Severity;
 
 use input::{read_parts, Neutral, Source, BROKEN};
 use locate::Locator;
@@ -70,7 +71,7 @@ impl Finding {
     /// is written; `--strict` makes them fatal).
     pub fn entry(&self) -> report::Entry<'_> {
         report::Entry {
-            kind: report::Severity::Warning,
+            kind: Severity::Warning,
             code: self.code,
             line: self.pos.line,
             column: self.pos.col,
