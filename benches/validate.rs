@@ -79,7 +79,10 @@ fn callgrind_instructions(cmd: &Path, args: &[&std::ffi::OsStr]) -> Result<u64, 
     let stderr = String::from_utf8_lossy(&out.stderr);
     stderr
         .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().to_string())
+        })
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("no `Collected :` line from valgrind: {}", stderr.trim()))
 }
