@@ -557,11 +557,17 @@ pub fn plan(data: &[u8]) {
         public_ipv6: None,
         private_ipv6: Some("fd00::7".into()),
     };
-    let loaded = plan::load::load(data, &addrs);
+    let loaded = crate::load::load(data, &addrs);
     let options = plan::Options::default();
+    let inputs = plan::Inputs {
+        parts: &loaded.parts,
+        metadata: &metadata,
+        addrs: &addrs,
+        network: &[],
+    };
     let mut mem = Mem::machine();
-    let first = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
-    let again = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
+    let first = plan::plan(&inputs, &mem, &options);
+    let again = plan::plan(&inputs, &mem, &options);
     assert_eq!(first, again, "planning the same input twice differs");
     let _ = plan::show::render_plan(&first, &mem, true);
     for step in &first.steps {
@@ -577,7 +583,7 @@ pub fn plan(data: &[u8]) {
         }
     }
     mem.carry_out(&first);
-    let second = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
+    let second = plan::plan(&inputs, &mem, &options);
     for step in &second.steps {
         let Some(key) = converges_key(&step.action) else {
             continue;

@@ -7,6 +7,7 @@ use super::{render, Action, FileKind, FileRole, FileStat, Planner};
 use crate::apply::systemd::UnitCommand;
 use crate::config::model::{Checked, CloudConfig, Unit};
 use crate::config::values;
+use crate::network::NetworkUnit;
 
 /// `.network`, `.netdev` and `.link` units belong to networkd, not to systemd's manager.
 pub(crate) fn is_network_unit(name: &str) -> bool {
@@ -29,6 +30,25 @@ pub fn unit_dir(name: &str, runtime: bool) -> PathBuf {
 }
 
 impl Planner<'_> {
+    /// The networkd units `--convert-netconf` made; networkd restarts when one changes.
+    pub(super) fn network_units(&mut self, network: &[NetworkUnit]) {
+        let mut changed = false;
+        for unit in network {
+            let path = Path::new("/run/systemd/network").join(&unit.name);
+            changed |= self.file(
+                path,
+                unit.content.clone().into_bytes(),
+                0o644,
+                None,
+                FileRole::Unit,
+            );
+        }
+        if changed {
+            self.push(Action::DaemonReload, true);
+            self.push(Action::RestartNetworkd, true);
+        }
+    }
+
     /// The units of a part: the config's, then the four drop-in carriers, then the update units.
     /// An invalid section stands for its carrier (reported there); an invalid update section
     /// was reported with update.conf.
