@@ -630,13 +630,12 @@ pub fn fields(data: &[u8]) {
     for line in text.lines() {
         let _ = config::sshkey::check_public_key(line);
         let _ = network::parse_cidr(line);
-        let _ = plan::parse_mode(Some(line));
         let _ = plan::hostname_label(line);
         let _ = config::values::check_unit_name(line);
         let _ = config::values::check_dropin_name(line);
         let _ = config::values::check_hostname(line);
         let _ = config::values::check_discovery_url(line);
-        let _ = config::values::check_permissions(line);
+        let _ = config::values::parse_permissions(line);
         let _ = config::values::check_window_start(line);
         let _ = config::values::check_window_length(line);
         let _ = config::check::check_file_path(line);

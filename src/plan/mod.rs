@@ -18,7 +18,6 @@ use crate::datasource::{Addresses, Metadata};
 use crate::network::NetworkUnit;
 
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
-pub use files::parse_mode;
 pub use state::{Account, FileKind, FileStat, State};
 pub(crate) use units::is_network_unit;
 pub use units::unit_dir;

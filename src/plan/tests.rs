@@ -460,9 +460,20 @@ fn invalid_permissions_and_commands_are_reported_steps() {
     // The validator rejects 0999: the entry is skipped whole, never written with a default
     // mode (issue 8: a secret became world-readable).
     assert_eq!(got, vec!["+ invalid write_files \"/etc/a\""]);
-    assert!(parse_mode(Some("0999")).is_err());
-    assert_eq!(parse_mode(Some("4755")), Ok(0o4755));
-    assert_eq!(parse_mode(Some("744")), Ok(0o744));
+    // The model's mode is what the file gets, every bit of it.
+    let got = plan_of(
+        "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '4755'\n  - path: /etc/b\n    permissions: '744'\n  - path: /etc/c\n",
+        &Mem::default(),
+    );
+    let modes: Vec<u32> = got
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::WriteFile { mode, .. } => Some(*mode),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(modes, vec![0o4755, 0o744, 0o644]);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{render, Action, FileKind, FileRole, FileStat, Planner};
 use crate::apply::systemd::UnitCommand;
-use crate::config::model::{Checked, CloudConfig, Unit};
+use crate::config::model::{Checked, CloudConfig, RebootStrategy, Unit};
 use crate::config::values;
 use crate::network::NetworkUnit;
 
@@ -85,8 +85,8 @@ impl Planner<'_> {
         let Ok(update) = &c.coreos.update else {
             return units;
         };
-        match update.reboot_strategy.as_deref() {
-            Some("off") => units.push(Ok(Unit {
+        match update.reboot_strategy {
+            Some(RebootStrategy::Off) => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
                 mask: true,
