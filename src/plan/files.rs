@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{render, Action, FileKind, FileRole, Planner};
 use crate::config::model::{CloudConfig, ManageEtcHosts};
 use crate::config::values;
-use crate::datasource::Addresses;
+use crate::metadata::Addresses;
 
 /// The path a `write_files` entry names, inside the target (relative ones are joined onto `/`,
 /// as the reference does).

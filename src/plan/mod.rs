@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use crate::config::model::{CloudConfig, Rejected};
 use crate::config::values;
-use crate::datasource::{Addresses, Metadata};
+use crate::metadata::{Addresses, Metadata};
 use crate::network::NetworkUnit;
 
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
