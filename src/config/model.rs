@@ -5,6 +5,7 @@
 use crate::config::check::{Entries, Value};
 use crate::config::schema::{self, Section};
 use crate::config::values::{self, excerpt};
+use crate::unit::UnitCommand;
 
 /// An entry apply must skip whole, because the validator found errors inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +201,7 @@ pub struct Unit {
     pub runtime: bool,
     pub enable: bool,
     pub content: Option<String>,
-    pub command: Option<String>,
+    pub command: Option<UnitCommand>,
     pub mask: bool,
     pub drop_ins: Vec<Checked<DropIn>>,
 }
@@ -492,16 +493,21 @@ impl CloudConfig {
             .map(|c| {
                 maps(c, "units")
                     .map(|u| {
-                        b.entry(
+                        b.typed_entry(
                             u,
                             || named("unit", u, "name"),
                             |b| {
                                 let name = string(u, "name").unwrap_or_default();
-                                Unit {
+                                let command = typed(
+                                    u,
+                                    "command",
+                                    one_of(UnitCommand::parse, schema::COMMANDS),
+                                )?;
+                                Ok(Unit {
                                     runtime: boolean(u, "runtime"),
                                     enable: boolean(u, "enable"),
                                     content: string(u, "content"),
-                                    command: string(u, "command").filter(|s| !s.is_empty()),
+                                    command,
                                     mask: boolean(u, "mask"),
                                     drop_ins: maps(u, "drop_ins")
                                         .map(|d| {
@@ -523,7 +529,7 @@ impl CloudConfig {
                                         })
                                         .collect(),
                                     name,
-                                }
+                                })
                             },
                         )
                     })
@@ -666,7 +672,7 @@ mod tests {
             "40-flannel.conf"
         );
         assert!(units[1].enable);
-        assert_eq!(units[1].command.as_deref(), Some("start"));
+        assert_eq!(units[1].command, Some(UnitCommand::Start));
         assert!(units[2].runtime);
         assert!(units[3].mask);
         assert_eq!(
@@ -752,6 +758,12 @@ mod tests {
         assert_eq!(RebootStrategy::parse("best-effort"), None);
         assert_eq!(RebootStrategy::parse("Off"), None);
         assert_eq!(ManageEtcHosts::parse("LOCALHOST"), None);
+        for name in schema::COMMANDS {
+            assert_eq!(
+                UnitCommand::parse(name).map(UnitCommand::as_str),
+                Some(*name)
+            );
+        }
     }
 
     #[test]
@@ -769,7 +781,7 @@ mod tests {
         let (users, units) = (ok(&c.users), ok(&c.coreos.units));
         assert_eq!(users[0].ssh_authorized_keys, vec!["a", "b"]);
         assert_eq!(units[1].name, "two.service");
-        assert_eq!(units[1].command.as_deref(), Some("start"));
+        assert_eq!(units[1].command, Some(UnitCommand::Start));
     }
 
     #[test]

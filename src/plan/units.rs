@@ -90,13 +90,13 @@ impl Planner<'_> {
                 name: "locksmithd.service".into(),
                 runtime: true,
                 mask: true,
-                command: Some("stop".into()),
+                command: Some(UnitCommand::Stop),
                 ..Default::default()
             })),
             Some(_) => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
-                command: Some("restart".into()),
+                command: Some(UnitCommand::Restart),
                 ..Default::default()
             })),
             None => {}
@@ -104,7 +104,7 @@ impl Planner<'_> {
         if update.group.is_some() || update.server.is_some() {
             units.push(Ok(Unit {
                 name: "update-engine.service".into(),
-                command: Some("restart".into()),
+                command: Some(UnitCommand::Restart),
                 ..Default::default()
             }));
         }
@@ -221,18 +221,13 @@ impl Planner<'_> {
                     !enabled,
                 );
             }
-            if let Some(cmd) = unit.command.as_deref() {
-                match UnitCommand::parse(cmd) {
-                    Some(_) if unloadable => self.invalid(
-                        format!("{cmd} {}", values::excerpt(&unit.name, 60)),
-                        refused(cmd),
-                    ),
-                    Some(command) => commands.push((unit.name.clone(), command, touched)),
-                    None => self.invalid(
-                        format!("unit {}", unit.name),
-                        format!("unsupported systemd command {cmd:?}"),
-                    ),
-                }
+            match unit.command {
+                Some(command) if unloadable => self.invalid(
+                    format!("{} {}", command.as_str(), values::excerpt(&unit.name, 60)),
+                    refused(command.as_str()),
+                ),
+                Some(command) => commands.push((unit.name.clone(), command, touched)),
+                None => {}
             }
         }
         if reload {
