@@ -4,6 +4,7 @@
 
 use crate::config::check::{Entries, Value};
 use crate::config::schema::{self, Section};
+pub use crate::config::schema::{ManageEtcHosts, RebootStrategy};
 use crate::config::values::{self, excerpt};
 use crate::unit::UnitCommand;
 
@@ -85,59 +86,6 @@ pub struct WriteFile {
     /// The mode to write, all bits kept: `permissions` read as octal, or 0644 when it is unset
     /// (the reference's default; an invalid value rejects the entry instead).
     pub mode: u32,
-}
-
-/// `manage_etc_hosts`: the one value the reference acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ManageEtcHosts {
-    /// Write /etc/hosts mapping the hostname to 127.0.0.1 and ::1.
-    Localhost,
-}
-
-impl ManageEtcHosts {
-    pub const ALL: [ManageEtcHosts; 1] = [ManageEtcHosts::Localhost];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ManageEtcHosts::Localhost => "localhost",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ManageEtcHosts> {
-        Self::ALL.into_iter().find(|v| v.as_str() == text)
-    }
-}
-
-/// `coreos.update.reboot_strategy`, locksmith's `REBOOT_STRATEGY`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RebootStrategy {
-    /// Reboot holding a cluster-wide lock in etcd.
-    EtcdLock,
-    /// Reboot at once after an update.
-    Reboot,
-    /// Never reboot: locksmithd is stopped and masked.
-    Off,
-}
-
-impl RebootStrategy {
-    pub const ALL: [RebootStrategy; 3] = [
-        RebootStrategy::EtcdLock,
-        RebootStrategy::Reboot,
-        RebootStrategy::Off,
-    ];
-
-    /// The value as update.conf and the config spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RebootStrategy::EtcdLock => "etcd-lock",
-            RebootStrategy::Reboot => "reboot",
-            RebootStrategy::Off => "off",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<RebootStrategy> {
-        Self::ALL.into_iter().find(|v| v.as_str() == text)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -460,7 +408,7 @@ impl CloudConfig {
                                 reboot_strategy: typed(
                                     u,
                                     "reboot_strategy",
-                                    one_of(RebootStrategy::parse, schema::REBOOT_STRATEGIES),
+                                    one_of(RebootStrategy::parse, &RebootStrategy::NAMES),
                                 )?,
                                 group: string(u, "group").filter(|s| !s.is_empty()),
                                 server: string(u, "server").filter(|s| !s.is_empty()),
@@ -501,7 +449,7 @@ impl CloudConfig {
                                 let command = typed(
                                     u,
                                     "command",
-                                    one_of(UnitCommand::parse, schema::COMMANDS),
+                                    one_of(UnitCommand::parse, &UnitCommand::NAMES),
                                 )?;
                                 Ok(Unit {
                                     runtime: boolean(u, "runtime"),
@@ -553,7 +501,7 @@ impl CloudConfig {
         let hostname = scalar("hostname");
         let manage_etc_hosts = scalar("manage_etc_hosts").map(|checked| {
             checked.and_then(|text| {
-                one_of(ManageEtcHosts::parse, schema::MANAGE_ETC_HOSTS)(&text).map_err(|why| {
+                one_of(ManageEtcHosts::parse, &ManageEtcHosts::NAMES)(&text).map_err(|why| {
                     Rejected {
                         what: "manage_etc_hosts".into(),
                         reasons: vec![format!(
@@ -747,23 +695,15 @@ mod tests {
     }
 
     #[test]
-    fn the_enums_read_exactly_the_schemas_allowed_values() {
-        let names: Vec<&str> = RebootStrategy::ALL.iter().map(|v| v.as_str()).collect();
-        assert_eq!(names, schema::REBOOT_STRATEGIES);
-        let names: Vec<&str> = ManageEtcHosts::ALL.iter().map(|v| v.as_str()).collect();
-        assert_eq!(names, schema::MANAGE_ETC_HOSTS);
+    fn the_enums_read_exactly_their_names() {
+        assert_eq!(RebootStrategy::NAMES, ["etcd-lock", "reboot", "off"]);
+        assert_eq!(ManageEtcHosts::NAMES, ["localhost"]);
         for v in RebootStrategy::ALL {
             assert_eq!(RebootStrategy::parse(v.as_str()), Some(v));
         }
         assert_eq!(RebootStrategy::parse("best-effort"), None);
         assert_eq!(RebootStrategy::parse("Off"), None);
         assert_eq!(ManageEtcHosts::parse("LOCALHOST"), None);
-        for name in schema::COMMANDS {
-            assert_eq!(
-                UnitCommand::parse(name).map(UnitCommand::as_str),
-                Some(*name)
-            );
-        }
     }
 
     #[test]

@@ -19,7 +19,6 @@ use crate::network::NetworkUnit;
 
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
 pub use state::{Account, FileKind, FileStat, State};
-pub(crate) use units::is_network_unit;
 pub use units::unit_dir;
 use users::dedupe;
 
