@@ -16,15 +16,18 @@
 //!   colour) and what every subcommand shares: exit statuses, reading an input.
 //! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
 //!   SSH keys, systemd over D-Bus or offline.
+//! - [`load`]: user-data bytes -> the parts apply plans (gunzip, detection in apply's order,
+//!   multipart split, address substitution, parse and check); the sibling of [`validate`].
 //! - [`plan`]: the pure half of apply: (parts, metadata, current state) -> ordered steps, and the
-//!   files they write, byte for byte.
+//!   files they write, byte for byte; one entry point, `plan::plan`.
 //! - [`datasource`]: where user-data and metadata come from: one module per source behind one
 //!   trait, the HTTP client, the race between enabled sources.
 //! - [`network`]: a datasource's network config as systemd-networkd units.
 //! - [`validate`]: `kindling validate`: one payload in, every finding out, part by part.
 //! - [`config`]: the cloud-config, parsed once: the YAML tree with positions, the schema, the
 //!   checks and the typed model.
-//! - [`userdata`]: what a payload is: detection, gzip, multipart MIME, address substitution.
+//! - [`userdata`]: what a payload is: detection, gzip, multipart MIME, address substitution, and
+//!   the base64 and quoted-printable decoders that config shares.
 //! - [`metadata`]: what a datasource says about the machine besides its user-data.
 //! - [`report`]: findings at a line and column, and the formats they are printed in.
 //! - [`rules`]: the validator's rules, declared once: each finding's code, severity and meaning.
@@ -39,6 +42,7 @@ pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod load;
 pub mod logging;
 pub mod metadata;
 pub mod network;
