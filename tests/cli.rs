@@ -2,16 +2,9 @@
 
 use assert_cmd::Command;
 
-fn kindling() -> Command {
-    Command::cargo_bin("kindling").unwrap()
-}
+mod common;
 
-fn data(path: &str) -> String {
-    format!(
-        "{}/testdata/cloud-configs/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use common::{assert_kindling as kindling, config as data};
 
 fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(cmd.output().unwrap().stdout).unwrap()
