@@ -294,6 +294,7 @@ coreos:
 /// Issue 8 item 4: an owner or group the target lacks, and enabling a unit systemd cannot
 /// load, are `!` in the plan (which exits 1 and counts them), and exactly the steps apply fails.
 #[test]
+#[ignore = "needs root"]
 fn plan_marks_the_steps_apply_fails() {
     let dir = fresh_root();
     let root = dir.path();
@@ -337,9 +338,7 @@ fn plan_marks_the_steps_apply_fails() {
         .unwrap()
         .parse()
         .unwrap();
-    if is_root() {
-        assert_eq!(deploy.uid(), uid);
-    }
+    assert_eq!(deploy.uid(), uid);
     assert!(!passwd.contains("eve:"));
 }
 

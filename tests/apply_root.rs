@@ -88,6 +88,7 @@ fn last_line(out: &std::process::Output) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn applies_every_section_then_changes_nothing() {
     let dir = fresh_root();
     let root = dir.path();
@@ -214,6 +215,7 @@ fn applies_every_section_then_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_run_killed_at_any_write_leaves_no_torn_file_and_the_next_run_converges() {
     let clean = fresh_root();
     assert!(apply(clean.path(), None).status.success());
@@ -278,6 +280,7 @@ fn a_run_killed_at_any_write_leaves_no_torn_file_and_the_next_run_converges() {
 /// Issue 8 item 7: coreos-cloudinit's own TestCloudConfig unit, whose single-quoted content is
 /// indented less than its key, is applied with the value yaml.v3 gives it.
 #[test]
+#[ignore = "needs root"]
 fn issue8_under_indented_quoted_unit_content_is_applied_as_the_reference_reads_it() {
     let root = fresh_root();
     let config = root.path().join("user_data");
