@@ -6,10 +6,11 @@
 //! link such as `/var/run -> /run` stays inside the root), so an effect never lands on the host.
 //! The last component is never followed by a write: renaming over a symlink replaces the link.
 //!
-//! Fault injection for crash tests: when `KINDLING_FAULT_WRITE=N` is set, the N-th call (counted
-//! from 1, in this process) of [`write_atomic`] or [`symlink_atomic`] kills the process with
-//! SIGKILL after the temporary file is complete and fsynced, just before the rename. The variable
-//! is read once.
+//! Fault injection for crash tests, built only with the `fault-injection` feature (the tests turn
+//! it on; the release binary has none): when `KINDLING_FAULT_WRITE=N` is set, the N-th call
+//! (counted from 1, in this process) of [`write_atomic`] or [`symlink_atomic`] kills the process
+//! with SIGKILL after the temporary file is complete and fsynced, just before the rename. The
+//! variable is read once.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -270,6 +271,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Counts calls of the fault-injectable writers; see the module documentation.
+#[cfg(feature = "fault-injection")]
 fn fault_armed() -> bool {
     static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
     static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -280,6 +282,11 @@ fn fault_armed() -> bool {
     });
     let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
     limit == Some(call)
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_armed() -> bool {
+    false
 }
 
 fn crash_if(armed: bool) {
