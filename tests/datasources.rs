@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -948,10 +947,10 @@ fn cloudsigma_server_context_over_a_pty() {
         ("/meta/", meta.to_string()),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cs =
-        CloudSigma::new(&cloudsigma_options(dir.path(), device)).with_local_ipv4_lookup(|mac| {
-            (mac == "22:aa:ed:12:7a:d2").then_some(Ipv4Addr::new(10, 0, 0, 7))
-        });
+    // The private NIC's MAC is the loopback interface's here, so its real address is found.
+    std::fs::create_dir_all(dir.path().join("net/lo")).unwrap();
+    std::fs::write(dir.path().join("net/lo/address"), "22:AA:ED:12:7A:D2\n").unwrap();
+    let cs = CloudSigma::new(&cloudsigma_options(dir.path(), device));
     assert_eq!(cs.kind(), "server-context");
     let md = cs.fetch_metadata().unwrap();
     assert_eq!(
@@ -959,7 +958,7 @@ fn cloudsigma_server_context_over_a_pty() {
         Some("65b2fb23-8c03-4187-a3ba-8b7c919e8890")
     );
     assert_eq!(md.public_ipv4, ip("31.171.251.74"));
-    assert_eq!(md.private_ipv4, ip("10.0.0.7"));
+    assert_eq!(md.private_ipv4, ip("127.0.0.1"));
     assert_eq!(
         md.ssh_public_keys,
         BTreeMap::from([(
