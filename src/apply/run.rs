@@ -164,7 +164,7 @@ impl Target<'_> {
         let dir = path.parent().unwrap_or(Path::new("/"));
         // Old copies of other scripts are removed; the reference let them pile up.
         if let Ok(entries) =
-            std::fs::read_dir(fs::resolve(&self.root, dir).map_err(|e| e.to_string())?)
+            std::fs::read_dir(fs::host_path(&self.root, dir, true).map_err(|e| e.to_string())?)
         {
             for entry in entries.flatten() {
                 let name = entry.file_name();
