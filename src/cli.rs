@@ -468,20 +468,20 @@ pub fn run(args: Vec<OsString>) -> i32 {
 /// path would refuse is refused here too, and `/dev/zero` cannot exhaust memory.
 pub(crate) fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {
     let name = name.as_ref();
-    let cap = datasource::http::USER_DATA_CAP;
+    let cap = crate::http::USER_DATA_CAP;
     let read = if name == Path::new("-") {
-        datasource::http::read_capped(std::io::stdin().lock(), cap, 0)
+        crate::http::read_capped(std::io::stdin().lock(), cap, 0)
     } else {
         let file = std::fs::File::open(name).map_err(|e| e.to_string())?;
         let size = file.metadata().map_or(0, |m| m.len());
-        datasource::http::read_capped(file, cap, size.min(cap as u64 + 1) as usize)
+        crate::http::read_capped(file, cap, size.min(cap as u64 + 1) as usize)
     };
     read.map_err(|e| match e {
-        datasource::http::ReadError::TooLarge => format!(
+        crate::http::ReadError::TooLarge => format!(
             "it is larger than {} MiB, the most user-data a datasource accepts",
             cap >> 20
         ),
-        datasource::http::ReadError::Io(e) => e.to_string(),
+        crate::http::ReadError::Io(e) => e.to_string(),
     })
 }
 
@@ -639,7 +639,7 @@ fn select_source(
     let opts = datasource::SelectOptions {
         timeout,
         check_once,
-        http: datasource::http::HttpOptions {
+        http: crate::http::HttpOptions {
             deadline: std::time::Instant::now().checked_add(timeout),
             ..Default::default()
         },

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod logging;
 pub mod network;
 pub mod plan;

@@ -16,7 +16,6 @@ use kindling::datasource::digitalocean::DigitalOcean;
 use kindling::datasource::ec2::Ec2;
 use kindling::datasource::file::LocalFile;
 use kindling::datasource::gce::Gce;
-use kindling::datasource::http::{HttpClient, HttpError, HttpOptions, Method};
 use kindling::datasource::proc_cmdline::ProcCmdline;
 use kindling::datasource::url::Url;
 use kindling::datasource::vmware::{parse_ovf_env, Vmware};
@@ -25,6 +24,7 @@ use kindling::datasource::{
     fetch_json, select, select_from, Datasource, DatasourceError, Metadata, NetworkConfig,
     SelectOptions, Sources,
 };
+use kindling::http::{HttpClient, HttpError, HttpOptions, Method};
 
 // ---------------------------------------------------------------------------------------------
 // A scripted HTTP/1.1 server.

@@ -307,7 +307,7 @@ fn fetch_timeout_bounds_the_whole_fetch() {
 
 #[test]
 fn a_fleet_honours_retry_after_and_spreads_its_retries() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use kindling::http::{HttpClient, HttpOptions};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
     // One server for 24 clients: 429 with Retry-After: 2 on every request, each request
@@ -389,7 +389,7 @@ fn a_fleet_honours_retry_after_and_spreads_its_retries() {
 
 #[test]
 fn backoff_pauses_have_full_jitter() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use kindling::http::{HttpClient, HttpOptions};
     use std::time::{Duration, Instant};
     // 503 without Retry-After: the first pause is random in [0, 100 ms) for each client.
     let (base, _) = metadata_server(unavailable);

@@ -12,12 +12,12 @@ use crate::datasource::digitalocean::DigitalOcean;
 use crate::datasource::ec2::Ec2;
 use crate::datasource::file::LocalFile;
 use crate::datasource::gce::Gce;
-use crate::datasource::http::{check_url, HttpOptions};
 use crate::datasource::proc_cmdline::{ProcCmdline, CMDLINE_PATH};
 use crate::datasource::url::Url;
 use crate::datasource::vmware::Vmware;
 use crate::datasource::waagent::Waagent;
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::{check_url, HttpOptions};
 
 /// The enabled sources, one field per `--from-*` flag (the deprecated `--from-metadata-service`
 /// is `ec2 = http://169.254.169.254/`).
