@@ -13,15 +13,13 @@ use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
 use crate::cmd::color::ColorChoice;
-use crate::datasource::{self, Addresses, Metadata};
+use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::datasource;
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, load, show};
-use crate::report::{Report, Severity};
+use crate::report::{Format, Report};
+use crate::rules::Severity;
 use crate::validate;
-
-/// Exit codes, as the README documents them.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FAILURE: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -139,12 +137,6 @@ pub struct ValidateArgs {
     /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
 }
 
 /// `--root` must name a directory that is there now: a typo would otherwise make every path of
@@ -456,33 +448,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
         Some(Command::Convert(args)) => crate::convert::cli::run(&args),
         Some(Command::Schema) => crate::cmd::schema::run(),
-        Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
+        Some(Command::Completions(args)) => crate::cmd::completions::run(&args, Cli::command()),
         None => {
             crate::logging::init(&identifier, false);
             run_compat(cli.compat)
         }
     }
-}
-
-/// Reads one input of `validate` with the cap a datasource puts on user-data: what the fetch
-/// path would refuse is refused here too, and `/dev/zero` cannot exhaust memory.
-pub(crate) fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {
-    let name = name.as_ref();
-    let cap = crate::http::USER_DATA_CAP;
-    let read = if name == Path::new("-") {
-        crate::http::read_capped(std::io::stdin().lock(), cap, 0)
-    } else {
-        let file = std::fs::File::open(name).map_err(|e| e.to_string())?;
-        let size = file.metadata().map_or(0, |m| m.len());
-        crate::http::read_capped(file, cap, size.min(cap as u64 + 1) as usize)
-    };
-    read.map_err(|e| match e {
-        crate::http::ReadError::TooLarge => format!(
-            "it is larger than {} MiB, the most user-data a datasource accepts",
-            cap >> 20
-        ),
-        crate::http::ReadError::Io(e) => e.to_string(),
-    })
 }
 
 fn run_validate(args: &ValidateArgs) -> i32 {
@@ -540,12 +511,12 @@ fn run_validate(args: &ValidateArgs) -> i32 {
         errors += report
             .findings
             .iter()
-            .filter(|f| f.severity == crate::report::Severity::Error)
+            .filter(|f| f.severity == crate::rules::Severity::Error)
             .count();
         warnings += report
             .findings
             .iter()
-            .filter(|f| f.severity == crate::report::Severity::Warning)
+            .filter(|f| f.severity == crate::rules::Severity::Warning)
             .count();
         failed |= report.has_errors() || (args.strict && report.has_warnings());
         let text = match args.format {

@@ -1,5 +1,37 @@
 //! kindling: a drop-in replacement for coreos-cloudinit.
 //! The library holds everything; `main.rs` only parses flags and maps errors to exit codes.
+//!
+//! # Module map
+//!
+//! The pipeline is userdata -> config -> plan -> apply, with the datasources and systemd behind
+//! traits. The modules from the top down: each uses only modules listed below it, and the
+//! submodules of one module never use each other in a circle. `tests/module_graph.rs` (also run
+//! by `make lint`) checks both, and that this list names every module of `src/`.
+//!
+//! - [`fuzzing`]: the fuzz targets' entry points; it may use anything, and nothing uses it.
+//! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings, dispatch
+//!   to the subcommands, and the boot job.
+//! - [`convert`]: `kindling convert`: the Ignition (or Butane) config that writes what apply would.
+//! - [`cmd`]: the subcommands around the boot job (schema, completions, man page, plan JSON,
+//!   colour) and what every subcommand shares: exit statuses, reading an input.
+//! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
+//!   SSH keys, systemd over D-Bus or offline.
+//! - [`plan`]: the pure half of apply: (parts, metadata, current state) -> ordered steps, and the
+//!   files they write, byte for byte.
+//! - [`datasource`]: where user-data and metadata come from: one module per source behind one
+//!   trait, the race between enabled sources.
+//! - [`network`]: a datasource's network config as systemd-networkd units.
+//! - [`validate`]: `kindling validate`: one payload in, every finding out, part by part.
+//! - [`config`]: the cloud-config, parsed once: the YAML tree with positions, the schema, the
+//!   checks and the typed model.
+//! - [`userdata`]: what a payload is: detection, gzip, multipart MIME, address substitution.
+//! - [`metadata`]: what a datasource says about the machine besides its user-data.
+//! - [`report`]: findings at a line and column, and the formats they are printed in.
+//! - [`rules`]: the validator's rules, declared once: each finding's code, severity and meaning.
+//! - [`unit`]: systemd's vocabulary, pure: unit names, unit commands, unit-file lines.
+//! - [`http`]: the one HTTP client (datasources and SSH key imports): timeouts, caps, retries,
+//!   the platform's trust store.
+//! - [`logging`]: where the log goes: the journal, or plain stderr lines.
 
 pub mod apply;
 pub mod cli;
@@ -11,9 +43,11 @@ pub mod datasource;
 pub mod fuzzing;
 pub mod http;
 pub mod logging;
+pub mod metadata;
 pub mod network;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod unit;
 pub mod userdata;
 pub mod validate;

@@ -1,15 +1,25 @@
 //! Reads the YAML tree through the schema: every finding of the validator and the normalized
-//! values the typed model is built from come out of this one walk.
+//! values the typed model is built from come out of this one walk. The walk over mappings is
+//! here; `value` checks one value against its field, `scalar` reads plain scalars by YAML 1.1,
+//! `units` and `write_files` hold the checks that need several keys of an entry.
+
+mod scalar;
+mod units;
+mod value;
+mod write_files;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::config::directives::FileKind;
-use crate::config::schema::{self, Field, Rule, Section, SectionKind, Ty};
-use crate::config::yaml::{Document, NodeId, NodeKind, Pos, Style};
-use crate::config::{decode, sshkey, template, unitcheck, unitfile, values, Options};
+use crate::config::schema::{self, Field, Section, SectionKind};
+use crate::config::yaml::{Document, NodeId, NodeKind, Style};
+use crate::config::{template, values, Options};
 use crate::report::Finding;
+use crate::report::Pos;
 use crate::rules::Code;
+
+use scalar::{classify_plain, Plain};
+pub use write_files::check_file_path;
 
 /// A value that passed its type check, keyed by the schema's canonical names.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,70 +74,6 @@ impl Entries {
     /// Whether the value of `key` (or, for None, the mapping as a whole) failed a check.
     pub fn failed(&self, key: Option<&str>) -> bool {
         self.invalid.iter().any(|(k, _)| *k == key)
-    }
-}
-
-/// What a plain scalar means under YAML 1.1's rules, which is how coreos-cloudinit read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plain {
-    Null,
-    Bool(bool),
-    Int,
-    Float,
-    Text,
-}
-
-fn classify_plain(s: &str) -> Plain {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => Plain::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
-            Plain::Bool(true)
-        }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
-            Plain::Bool(false)
-        }
-        _ if parse_int(s).is_some() => Plain::Int,
-        _ if is_float(s) => Plain::Float,
-        _ => Plain::Text,
-    }
-}
-
-fn parse_int(s: &str) -> Option<i64> {
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
-    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        digits.parse().ok()?
-    } else {
-        return None;
-    };
-    Some(if neg { -magnitude } else { magnitude })
-}
-
-fn is_float(s: &str) -> bool {
-    let t = s.trim_start_matches(['-', '+']);
-    if matches!(t, ".inf" | ".Inf" | ".INF") || matches!(s, ".nan" | ".NaN" | ".NAN") {
-        return true;
-    }
-    // YAML floats need a digit; Rust's parser alone would also take "inf" and "NaN".
-    t.bytes().any(|b| b.is_ascii_digit())
-        && t.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && s.parse::<f64>().is_ok()
-}
-
-fn parse_float(s: &str) -> Option<f64> {
-    match s.trim_start_matches('+') {
-        ".inf" | ".Inf" | ".INF" => Some(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => Some(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => Some(f64::NAN),
-        t => parse_int(t).map(|i| i as f64).or_else(|| t.parse().ok()),
     }
 }
 
@@ -273,7 +219,7 @@ impl<'d> Walker<'d> {
         let Some(message) = template::annotate(message, &raw, self.template) else {
             return;
         };
-        if code.severity() == crate::report::Severity::Error {
+        if code.severity() == crate::rules::Severity::Error {
             self.error(code, pos, message);
         } else {
             self.find(code, pos, message);
@@ -544,21 +490,6 @@ impl<'d> Walker<'d> {
         out
     }
 
-    /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
-    /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
-    fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
-        if let Some(&(_, c)) = unitfile::bad_specifiers(text).first() {
-            self.find(
-                Code::UnitSpecifier,
-                pos,
-                format!(
-                    "{key}: \"%{}\" is not a systemd specifier, so systemd ignores this setting; write \"%%\" for a literal \"%\"",
-                    c.escape_debug()
-                ),
-            );
-        }
-    }
-
     /// The value node of `key` among a mapping's entries.
     fn entry_value(&self, entries: &[Entry], key: &str) -> Option<NodeId> {
         entries.iter().find_map(|e| {
@@ -628,117 +559,6 @@ impl<'d> Walker<'d> {
         after.starts_with([' ', '\t']) && after.trim_start_matches([' ', '\t']).starts_with('#')
     }
 
-    /// The checks of one `coreos.units` entry that need several of its keys: its content and
-    /// drop-ins against systemd's vocabulary (by the unit's type), and template units.
-    fn unit(&mut self, entries: &[Entry], checked: &Entries) {
-        let Some(Value::Str(name)) = checked.get("name") else {
-            return;
-        };
-        let kind = FileKind::from_name(name);
-        let content = self.entry_value(entries, "content");
-        if let (Some(kind), Some(id)) = (kind, content) {
-            self.unit_content(kind, id);
-        }
-        let mut dropin_texts = Vec::new();
-        if let (Some(drop_ins), Some(kind)) = (self.entry_value(entries, "drop_ins"), kind) {
-            let drop_ins = self.doc.resolve(drop_ins);
-            if let NodeKind::Seq(items) = &self.doc.node(drop_ins).kind {
-                for &item in items {
-                    let item = self.doc.resolve(item);
-                    let mut inner = Vec::new();
-                    self.entries(item, &mut inner, false, 0);
-                    if let Some(id) = self.entry_value(&inner, "content") {
-                        self.unit_content(kind, id);
-                        if let Some((text, _)) = self.scalar(self.doc.resolve(id)) {
-                            dropin_texts.push(text);
-                        }
-                    }
-                }
-            }
-        }
-        let Some((prefix, _)) = name.split_once('@') else {
-            return;
-        };
-        let instance = name[prefix.len() + 1..]
-            .rsplit_once('.')
-            .map_or("", |(i, _)| i);
-        if !instance.is_empty() {
-            return;
-        }
-        if let (Some(Value::Str(command)), Some(at)) =
-            (checked.get("command"), self.entry_value(entries, "command"))
-        {
-            let suffix = name.rsplit_once('.').map_or("", |(_, s)| s);
-            self.find(
-                Code::UnitTemplateCommand,
-                self.doc.node(at).pos,
-                format!(
-                    "command \"{command}\" on the template unit \"{name}\": systemd cannot {command} a template; name an instance, e.g. \"{prefix}@8080.{suffix}\""
-                ),
-            );
-        }
-        if let (Some(Value::Bool(true)), Some(at)) =
-            (checked.get("enable"), self.entry_value(entries, "enable"))
-        {
-            let texts: Vec<&str> = content
-                .and_then(|id| self.scalar(self.doc.resolve(id)).map(|(t, _)| t))
-                .into_iter()
-                .chain(dropin_texts)
-                .collect();
-            if !texts.is_empty() && !texts.iter().any(|t| unitcheck::has_default_instance(t)) {
-                self.find(
-                    Code::UnitTemplateEnable,
-                    self.doc.node(at).pos,
-                    format!("enabling the template unit \"{name}\" needs DefaultInstance= in its [Install] section; without it systemd enables no instance"),
-                );
-            }
-        }
-    }
-
-    /// A `write_files` entry that writes a unit file (by its path's suffix, or a drop-in by its
-    /// `NAME.d` directory) is checked as that unit, when its content is plain text.
-    fn write_file_unit(&mut self, entries: &[Entry], checked: &Entries) {
-        let Some(Value::Str(path)) = checked.get("path") else {
-            return;
-        };
-        if checked.get("encoding").is_some() || self.entry_value(entries, "encoding").is_some() {
-            return;
-        }
-        let kind = FileKind::from_path(path);
-        let (Some(kind), Some(id)) = (kind, self.entry_value(entries, "content")) else {
-            return;
-        };
-        let id = self.doc.resolve(id);
-        if self.doc.node(id).is_binary() {
-            return;
-        }
-        let style = self.scalar(id).map(|(_, s)| s);
-        if let Some((text, _)) = self.scalar(id) {
-            for (idx, why) in unitfile::check_unit_syntax(text) {
-                let at = self.content_line(id, style, idx);
-                self.find(Code::UnitSyntax, at, format!("unit file syntax: {why}"));
-            }
-        }
-        self.unit_content(kind, id);
-    }
-
-    /// The directives of a unit's or drop-in's content, each finding at its line.
-    fn unit_content(&mut self, kind: FileKind, id: NodeId) {
-        let id = self.doc.resolve(id);
-        let Some((text, style)) = self.scalar(id) else {
-            return;
-        };
-        for f in unitcheck::check(kind, text, self.template) {
-            let mut at = self.content_line(id, Some(style), f.line);
-            if style == Style::Literal {
-                let unit_line = text.split('\n').nth(f.line).unwrap_or("");
-                let lead = unit_line.chars().take_while(|c| *c == ' ').count();
-                at.col = at.col.saturating_sub(lead) + f.col - 1;
-            }
-            self.find(f.code, at, f.message);
-        }
-    }
-
     fn unknown_key(&mut self, section: &Section, key: &str, pos: Pos) {
         let canonical = key.replace('-', "_");
         if section.kind == SectionKind::Coreos && canonical == "write_files" {
@@ -773,440 +593,6 @@ impl<'d> Walker<'d> {
         };
         self.find(Code::UnknownKey, pos, msg);
     }
-
-    /// Type-checks one value against its field; None when it is left out (wrong or invalid).
-    fn value(&mut self, id: NodeId, field: &'static Field, key: &str) -> Option<Value> {
-        let at = self.doc.node(id).pos;
-        if !self.visit(at) {
-            return None;
-        }
-        let rid = self.doc.resolve(id);
-        let node = self.doc.node(rid);
-        let pos = node.pos;
-        let wrong = |w: &mut Self, hint: &str| {
-            let found = w.describe(rid);
-            w.value_finding(
-                Code::WrongType,
-                rid,
-                format!("{key} must be {}, found {found}{hint}", field.ty.name()),
-            );
-            None
-        };
-        match field.ty {
-            Ty::Str => {
-                let Some((text, _)) = self.scalar(rid) else {
-                    return wrong(self, "");
-                };
-                if !self.read_bytes(at, text.len()) {
-                    return None;
-                }
-                if node.is_binary() {
-                    return match decode::base64(text.as_bytes()) {
-                        Ok(bytes) => {
-                            if let Some(why) = decode::go_base64_refuses(text.as_bytes()) {
-                                self.find(
-                                    Code::GoBase64,
-                                    pos,
-                                    format!(
-                                        "{key} is tagged !!binary and kindling decodes it, but \
-                                         coreos-cloudinit's YAML parser refuses it, so the \
-                                         reference rejects the whole document: {why}"
-                                    ),
-                                );
-                            }
-                            Some(Value::Bytes(bytes))
-                        }
-                        Err(e) => {
-                            self.error(
-                                Code::ContentDecode,
-                                pos,
-                                format!("{key} is tagged !!binary but cannot be decoded: {e}"),
-                            );
-                            None
-                        }
-                    };
-                }
-                if field.required && text.is_empty() {
-                    self.error(Code::RequiredKey, pos, format!("{key} must not be empty"));
-                    return None;
-                }
-                if self.rule(field, key, text, rid) {
-                    Some(Value::Str(text.to_string()))
-                } else {
-                    None
-                }
-            }
-            Ty::Bool => match self.scalar(rid) {
-                Some((v, Style::Plain)) => match classify_plain(v) {
-                    Plain::Bool(b) => Some(Value::Bool(b)),
-                    _ => wrong(self, " (write true or false)"),
-                },
-                Some((v, _)) if matches!(classify_plain(v), Plain::Bool(_)) => {
-                    wrong(self, " (a quoted value is a string; remove the quotes)")
-                }
-                _ => wrong(self, ""),
-            },
-            Ty::Int => match self.scalar(rid) {
-                Some((v, Style::Plain)) => match parse_int(v) {
-                    Some(i) => Some(Value::Int(i)),
-                    None => wrong(self, ""),
-                },
-                _ => wrong(self, ""),
-            },
-            Ty::Float => match self.scalar(rid) {
-                Some((v, Style::Plain))
-                    if matches!(classify_plain(v), Plain::Int | Plain::Float) =>
-                {
-                    parse_float(v).map(Value::Float).or_else(|| wrong(self, ""))
-                }
-                _ => wrong(self, ""),
-            },
-            Ty::StrList => {
-                let NodeKind::Seq(items) = &node.kind else {
-                    let hint = match self.scalar(rid) {
-                        Some((v, _)) if v.contains(',') => {
-                            format!(
-                                " (write a YAML list: [{}])",
-                                v.split(',').map(str::trim).collect::<Vec<_>>().join(", ")
-                            )
-                        }
-                        Some(_) => " (write it as a YAML list item: \"- …\")".to_string(),
-                        None => String::new(),
-                    };
-                    return wrong(self, &hint);
-                };
-                let mut out = Vec::new();
-                for &item in items {
-                    let ipos = self.doc.node(item).pos;
-                    if !self.visit(ipos) {
-                        break;
-                    }
-                    let ir = self.doc.resolve(item);
-                    match self.scalar(ir) {
-                        Some((text, style))
-                            if !(style == Style::Plain && classify_plain(text) == Plain::Null) =>
-                        {
-                            if !self.read_bytes(ipos, text.len()) {
-                                break;
-                            }
-                            if self.rule(field, key, text, ir) {
-                                out.push(Value::Str(text.to_string()));
-                            }
-                        }
-                        _ => {
-                            let found = self.describe(ir);
-                            self.value_finding(
-                                Code::WrongType,
-                                ir,
-                                format!("items of {key} must be strings, found {found}"),
-                            );
-                        }
-                    }
-                }
-                Some(Value::List(out))
-            }
-            Ty::Map(section) => match node.kind {
-                NodeKind::Map(_) => Some(Value::Map(self.map(rid, section))),
-                _ => wrong(self, ""),
-            },
-            Ty::List(section) => {
-                let NodeKind::Seq(items) = &node.kind else {
-                    let hint = if matches!(node.kind, NodeKind::Map(_)) {
-                        " (start each entry with \"- \")"
-                    } else {
-                        ""
-                    };
-                    return wrong(self, hint);
-                };
-                let mut out = Vec::new();
-                // Items that are aliases of an earlier item of this list: the same entry, which
-                // applying again changes nothing, so it is read and applied once.
-                let mut read: HashSet<NodeId> = HashSet::new();
-                let mut repeats = (0usize, Pos::default());
-                for &item in items {
-                    let ipos = self.doc.node(item).pos;
-                    if !self.visit(ipos) {
-                        break;
-                    }
-                    let ir = self.doc.resolve(item);
-                    if !read.insert(ir) {
-                        if repeats.0 == 0 {
-                            repeats.1 = ipos;
-                        }
-                        repeats.0 += 1;
-                        continue;
-                    }
-                    if matches!(self.doc.node(ir).kind, NodeKind::Map(_)) {
-                        // Kept even when invalid (a required key missing, a value wrong): apply
-                        // reports the entry as failed and skips it whole.
-                        out.push(Value::Map(self.map(ir, section)));
-                    } else {
-                        let found = self.describe(ir);
-                        self.error(
-                            Code::WrongType,
-                            ipos,
-                            format!(
-                                "items of {key} must be mappings ({}), found {found}",
-                                section.what
-                            ),
-                        );
-                    }
-                }
-                if repeats.0 > 0 {
-                    let (n, at) = repeats;
-                    let items = if n == 1 { "item" } else { "items" };
-                    self.find(
-                        Code::AliasRepeat,
-                        at,
-                        format!("{n} {items} of {key} repeat an earlier item through an alias; each entry is applied once"),
-                    );
-                }
-                Some(Value::List(out))
-            }
-        }
-    }
-
-    /// Applies a field's rule to a non-null string; false when the value is invalid (an error)
-    /// and must be left out. Warnings keep the value.
-    fn rule(&mut self, field: &Field, key: &str, text: &str, id: NodeId) -> bool {
-        let pos = self.doc.node(id).pos;
-        if text.is_empty()
-            && field.rule != Rule::FilePath
-            && field.rule != Rule::UnitName
-            && field.rule != Rule::DropInName
-        {
-            // The reference treats an empty string as unset.
-            return true;
-        }
-        let invalid = |w: &mut Self, why: String| {
-            let hint = schema::REMOVED_VALUES
-                .iter()
-                .find(|(k, v, _)| schema::same_key(k, key.trim_matches('"')) && *v == text)
-                .map_or(String::new(), |(_, _, h)| format!("; {h}"));
-            w.value_finding(
-                Code::InvalidValue,
-                id,
-                format!("invalid value {} for {key}: {why}{hint}", excerpt(text)),
-            );
-            false
-        };
-        match field.rule {
-            Rule::None => true,
-            Rule::OneOf(allowed) => match values::one_of(text, allowed) {
-                Ok(()) => true,
-                Err(why) => invalid(self, why),
-            },
-            Rule::Permissions => {
-                values::check_permissions(text).map_or_else(|why| invalid(self, why), |()| true)
-            }
-            Rule::WindowStart => {
-                values::check_window_start(text).map_or_else(|why| invalid(self, why), |()| true)
-            }
-            Rule::WindowLength => {
-                values::check_window_length(text).map_or_else(|why| invalid(self, why), |()| true)
-            }
-            Rule::Hostname => match values::check_hostname(text) {
-                Ok(()) => true,
-                Err(why) => {
-                    self.value_finding(
-                        Code::InvalidHostname,
-                        id,
-                        format!("invalid hostname {}: {why}", excerpt(text)),
-                    );
-                    false
-                }
-            },
-            Rule::UnitName => match values::check_unit_name(text) {
-                Ok(()) => true,
-                Err(why) if values::lacks_known_unit_suffix(text) => {
-                    let message = format!("invalid unit name {}: {why}", excerpt(text));
-                    let note = format!(
-                        "unit name {} has no known unit type suffix, so systemd will not load it; written or masked under that name, as coreos-cloudinit does",
-                        excerpt(text)
-                    );
-                    self.lenient(Code::InvalidUnitName, pos, message, note);
-                    true
-                }
-                Err(why) => {
-                    self.value_finding(
-                        Code::InvalidUnitName,
-                        id,
-                        format!("invalid unit name {}: {why}", excerpt(text)),
-                    );
-                    false
-                }
-            },
-            Rule::DropInName => match values::check_dropin_name(text) {
-                Ok(()) => true,
-                Err(why) => {
-                    self.value_finding(
-                        Code::InvalidDropinName,
-                        id,
-                        format!("invalid drop-in name {}: {why}", excerpt(text)),
-                    );
-                    false
-                }
-            },
-            Rule::FilePath => match check_file_path(text) {
-                Ok(()) => true,
-                Err(why)
-                    if !text.starts_with('/') && check_file_path(&format!("/{text}")).is_ok() =>
-                {
-                    let note = format!(
-                        "write_files path {} is not absolute; written as {}, as coreos-cloudinit does",
-                        excerpt(text),
-                        excerpt(&format!("/{text}"))
-                    );
-                    self.lenient(Code::WriteFilesPath, pos, why, note);
-                    true
-                }
-                Err(why) => {
-                    self.value_finding(Code::WriteFilesPath, id, why);
-                    false
-                }
-            },
-            Rule::SshKey => {
-                if let Err(why) = sshkey::check_public_key(text) {
-                    self.value_finding(
-                        Code::InvalidSshKey,
-                        id,
-                        format!("invalid SSH public key: {why}"),
-                    );
-                }
-                true
-            }
-            Rule::Discovery => {
-                if let Err(why) = values::check_discovery_url(text) {
-                    self.value_finding(
-                        Code::DiscoveryUrl,
-                        id,
-                        format!("discovery URL is not valid: {why}"),
-                    );
-                }
-                true
-            }
-            Rule::UnitContent => {
-                let style = self.scalar(id).map(|(_, s)| s);
-                for (idx, why) in unitfile::check_unit_syntax(text) {
-                    let at = self.content_line(id, style, idx);
-                    self.find(Code::UnitSyntax, at, format!("unit file syntax: {why}"));
-                }
-                true
-            }
-        }
-    }
-
-    /// Where line `idx` of a scalar's value stands in the document: exact for `|` blocks, whose
-    /// lines are the document's lines; the value's start for the other styles.
-    fn content_line(&self, id: NodeId, style: Option<Style>, idx: usize) -> Pos {
-        let node = self.doc.node(id);
-        if style != Some(Style::Literal) {
-            return node.pos;
-        }
-        let line = node.pos.line + 1 + idx;
-        let col = self
-            .lines
-            .get_or_init(|| self.text.lines().collect())
-            .get(line - 1)
-            .map(|l| l.chars().take_while(|c| *c == ' ').count() + 1)
-            .unwrap_or(1);
-        Pos::new(line, col)
-    }
-
-    /// Decodes a write_files entry's content by its encoding, so the model holds the bytes to write.
-    fn decode_write_file(&mut self, entries: &mut Entries, value_pos: &[(&'static str, Pos)]) {
-        let value_at = |key: &str| value_pos.iter().find(|(k, _)| *k == key).map(|(_, p)| *p);
-        let encoding = match entries.get("encoding") {
-            Some(Value::Str(e)) => e.clone(),
-            _ => String::new(),
-        };
-        let Some(idx) = entries.values.iter().position(|(f, _)| f.key == "content") else {
-            return;
-        };
-        if value_at("encoding").is_some() && entries.get("encoding").is_none() {
-            // The encoding was invalid (already reported, so the entry is skipped): the content
-            // is unknown, and nothing may read it as text.
-            entries.values.remove(idx);
-            return;
-        }
-        let raw = match &entries.values[idx].1 {
-            Value::Str(s) => s.as_bytes().to_vec(),
-            Value::Bytes(b) => b.clone(),
-            _ => return,
-        };
-        match decode::content(&encoding, &raw) {
-            Ok(bytes) => {
-                let base64 = encoding.contains("b64") || encoding.contains("base64");
-                if let Some(why) = base64.then(|| decode::go_base64_refuses(&raw)).flatten() {
-                    self.find(
-                        Code::GoBase64,
-                        value_at("content").unwrap_or_default(),
-                        format!(
-                            "content decodes as \"{encoding}\" here, but coreos-cloudinit's \
-                             decoder (Go's base64.StdEncoding) refuses it, so the reference \
-                             rejects the whole document: {why}"
-                        ),
-                    );
-                }
-                entries.values[idx].1 = Value::Bytes(bytes)
-            }
-            Err(why) => {
-                let pos = value_at("content").unwrap_or_default();
-                self.set_key(Some("content"));
-                self.error(
-                    Code::ContentDecode,
-                    pos,
-                    format!("content cannot be decoded as \"{encoding}\": {why}"),
-                );
-                // Writing a file whose content is unknown would be worse than not writing it:
-                // the error makes apply skip the entry, and the raw text is not kept.
-                entries.values.remove(idx);
-                return;
-            }
-        }
-        entries.values.retain(|(f, _)| f.key != "encoding");
-    }
-}
-
-/// A write_files path must be absolute and outside the read-only /usr (by component, after
-/// resolving `..`), except CoreOS's writable OEM partition /usr/share/oem.
-pub fn check_file_path(path: &str) -> Result<(), String> {
-    if path.is_empty() {
-        return Err("write_files path must not be empty".into());
-    }
-    if !path.starts_with('/') {
-        let hint = if path.starts_with("..") {
-            String::new()
-        } else {
-            format!(
-                "; did you mean {}?",
-                excerpt(&format!("/{}", path.trim_start_matches("./")))
-            )
-        };
-        return Err(format!(
-            "write_files path {} is not absolute{hint}",
-            excerpt(path)
-        ));
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let under_usr = parts.first() == Some(&"usr");
-    let oem = parts.len() >= 3 && parts[1] == "share" && parts[2] == "oem";
-    if under_usr && !oem {
-        return Err(format!(
-            "file {} cannot be written to a read-only filesystem: /usr is read-only",
-            excerpt(path)
-        ));
-    }
-    Ok(())
 }
 
 /// Why a required value is empty when YAML read a comment in its place.
@@ -1288,11 +674,11 @@ mod tests {
         );
         let p = parsed(&text);
         assert!(!p.syntax_ok);
-        assert_eq!(p.config, crate::config::CloudConfig::default());
+        assert_eq!(p.config, Default::default());
         let e = p
             .findings
             .iter()
-            .find(|f| f.severity == crate::report::Severity::Error)
+            .find(|f| f.severity == crate::rules::Severity::Error)
             .unwrap();
         assert!(
             e.message

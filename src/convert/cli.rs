@@ -7,7 +7,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{butane, ignition, Options, Platform, Refused, Spec};
-use crate::cli::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::report::Format;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -81,7 +82,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
     } else {
         name.as_str()
     };
-    let data = match crate::cli::read_input(&name) {
+    let data = match read_input(&name) {
         Ok(d) => d,
         Err(e) => {
             let what = if name == "-" {
@@ -112,7 +113,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
                 let errors = report
                     .findings
                     .iter()
-                    .filter(|f| f.severity == crate::report::Severity::Error)
+                    .filter(|f| f.severity == crate::rules::Severity::Error)
                     .count();
                 let _ = writeln!(
                     err,

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::apply::fs::{self as fs_effects, FileKind};
 use crate::apply::root;
 
-use super::{JobResult, Systemd, SystemdError, TransientService, UnitCommand};
+use super::{JobResult, Systemd, SystemdError, TransientService};
+use crate::unit::UnitCommand;
 
 /// Where unit files are looked up, highest priority first, as seen inside the root.
 const SEARCH_PATH: [&str; 5] = [
