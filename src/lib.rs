@@ -2,8 +2,10 @@
 //! The library holds everything; `main.rs` only parses flags and maps errors to exit codes.
 
 pub mod apply;
+pub mod boot;
 pub mod cli;
 pub mod cmd;
+pub mod color;
 pub mod config;
 pub mod convert;
 pub mod datasource;

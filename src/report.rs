@@ -201,6 +201,13 @@ impl Report {
     }
 }
 
+/// How a report (findings, or a plan) is printed: for people, or as JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 use clap::{Args, CommandFactory, ValueEnum};
 use clap_complete::Shell as Generator;
 
-use crate::cli::{Cli, EXIT_FAILURE, EXIT_OK};
+use super::{EXIT_FAILURE, EXIT_OK};
+use crate::cli::Cli;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

@@ -3,7 +3,6 @@
 //! whatever Ignition cannot say exactly is a finding at the line of the key that asked for it.
 
 pub mod butane;
-pub mod cli;
 pub mod ignition;
 mod locate;
 

@@ -2,6 +2,7 @@
 //! knowing whether it changes anything. Dry-run, idempotency and most tests fall out of this.
 
 pub mod diff;
+pub mod json;
 pub mod load;
 pub mod render;
 pub mod show;

@@ -6,8 +6,9 @@ use std::io::{IsTerminal, Write};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::{butane, ignition, Options, Platform, Refused, Spec};
-use crate::cli::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::convert::{self as convert, butane, ignition, Options, Platform, Refused, Spec};
+use crate::report::Format;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -62,7 +63,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
         Some(name) => match Platform::by_name(name) {
             Some(p) => Some(p),
             None => {
-                let names: Vec<&str> = super::PLATFORMS.iter().map(|p| p.name).collect();
+                let names: Vec<&str> = convert::PLATFORMS.iter().map(|p| p.name).collect();
                 eprintln!(
                     "kindling convert: unknown platform {name:?}; expected one of {}",
                     names.join(", ")
@@ -81,7 +82,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
     } else {
         name.as_str()
     };
-    let data = match crate::cli::read_input(&name) {
+    let data = match read_input(&name) {
         Ok(d) => d,
         Err(e) => {
             let what = if name == "-" {
@@ -101,7 +102,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
         }),
         platform,
     };
-    let converted = match super::convert(&data, &options) {
+    let converted = match convert::convert(&data, &options) {
         Ok(c) => c,
         Err(Refused::Invalid(report)) => {
             let mut err = match args.format {
