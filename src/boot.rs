@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{ArgAction, Args};
 
 use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
@@ -22,6 +22,9 @@ use crate::report::{Format, Severity};
 pub struct SourceArgs {
     #[command(flatten)]
     pub sources: Sources,
+    /// Deprecated: EC2 metadata service at http://169.254.169.254/
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
+    pub from_metadata_service: bool,
     /// Apply an OEM preset of the flags above (digitalocean, ec2-compat, gce, azure, cloudsigma, vmware)
     #[arg(long, value_name = "NAME")]
     pub oem: Option<String>,
@@ -85,6 +88,9 @@ impl SourceArgs {
                     "Invalid option to -convert-netconf: '{n}'. Supported options: 'debian, vmware'"
                 )));
             }
+        }
+        if self.from_metadata_service && self.sources.ec2.is_none() {
+            self.sources.ec2 = Some("http://169.254.169.254/".into());
         }
         if self.sources.is_empty() {
             return Err(SourceError::NoSource);
@@ -338,6 +344,13 @@ mod tests {
         a.oem = Some("ec2-compat".into());
         let a = a.resolve().unwrap();
         assert_eq!(a.sources.ec2.as_deref(), Some("http://169.254.169.254/"));
+        // The deprecated flag is only a default for --from-ec2-metadata.
+        let old = SourceArgs {
+            from_metadata_service: true,
+            ..Default::default()
+        };
+        let old = old.resolve().unwrap();
+        assert_eq!(old.sources.ec2.as_deref(), Some("http://169.254.169.254/"));
         assert_eq!(
             a.sources.configdrive.as_deref(),
             Some(Path::new("/media/configdrive"))

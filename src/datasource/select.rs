@@ -40,9 +40,6 @@ pub struct Sources {
     /// Read user-data and metadata from an Azure waagent directory
     #[arg(long = "from-waagent", value_name = "PATH", value_parser = path)]
     pub waagent: Option<PathBuf>,
-    /// Deprecated: EC2 metadata service at http://169.254.169.254/
-    #[arg(long = "from-metadata-service", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
-    pub metadata_service: bool,
     /// Read user-data and metadata from an EC2 metadata service at URL
     #[arg(long = "from-ec2-metadata", value_name = "URL")]
     pub ec2: Option<String>,
@@ -68,9 +65,6 @@ pub struct Sources {
     #[arg(long = "from-vmware-ovf-env", value_name = "PATH", value_parser = path)]
     pub vmware_ovf_env: Option<PathBuf>,
 }
-
-/// The EC2 metadata service the deprecated `--from-metadata-service` names.
-const EC2_DEFAULT: &str = "http://169.254.169.254/";
 
 /// A path flag as Go reads it: any text, the empty one included (clap's own path parser would
 /// refuse `--from-configdrive=`, which the reference accepts).
@@ -111,8 +105,7 @@ impl Sources {
         if let Some(p) = &self.configdrive {
             out.push(Box::new(ConfigDrive::new(p)));
         }
-        let ec2 = self.ec2.clone();
-        if let Some(u) = &ec2.or_else(|| self.metadata_service.then(|| EC2_DEFAULT.into())) {
+        if let Some(u) = &self.ec2 {
             out.push(Box::new(Ec2::new(&url(u)?, http)));
         }
         if let Some(u) = &self.gce {
