@@ -53,6 +53,7 @@ fuzz:
 lint:
 	cargo fmt --check
 	cargo clippy --locked --all-targets -- -D warnings
+	cargo test --locked --test module_graph
 
 fmt:
 	cargo fmt

@@ -3,7 +3,9 @@
 
 use std::io::Write;
 
+use clap::CommandFactory;
+
 fn main() -> std::io::Result<()> {
-    let page = kindling::cmd::manpage::render()?;
+    let page = kindling::cmd::manpage::render(kindling::cli::Cli::command())?;
     std::io::stdout().lock().write_all(&page)
 }

@@ -11,9 +11,11 @@ use clap::{ArgAction, Args};
 use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
-use crate::datasource::{self, Addresses, Datasource, Metadata, Sources};
+use crate::datasource::{self, Datasource, Sources};
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, load, show};
-use crate::report::{Format, Severity};
+use crate::report::Format;
+use crate::rules::Severity;
 
 /// Where the user-data and metadata come from: the `--from-*` flags ([`Sources`]), and the two
 /// flags that shape them. One struct for clap and for [`SourceArgs::resolve`].

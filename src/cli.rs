@@ -220,7 +220,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Command::Fetch(args)) => args.run(&identifier),
         Some(Command::Convert(args)) => crate::cmd::convert::run(&args),
         Some(Command::Schema) => crate::cmd::schema::run(),
-        Some(Command::Completions(args)) => crate::cmd::completions::run(&args),
+        Some(Command::Completions(args)) => crate::cmd::completions::run(&args, Cli::command()),
         None => cli.compat.run(&identifier),
     }
 }

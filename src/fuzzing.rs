@@ -8,7 +8,8 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::path::{Component, Path, PathBuf};
 
-use crate::datasource::{self, Addresses, Datasource, HttpOptions, Metadata};
+use crate::datasource::{self, Datasource, HttpOptions};
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, Account, Action, FileKind, FileStat, State};
 use crate::{config, network, userdata};
 
@@ -616,7 +617,7 @@ pub fn fields(data: &[u8]) {
         public_ipv6: Some("2001:db8::7".into()),
         private_ipv6: None,
     };
-    let _ = datasource::substitute(&text, &addrs);
+    let _ = userdata::substitute(&text, &addrs);
     let lines = text.split('\n').count();
     for (index, _) in config::unitfile::check_unit_syntax(&text) {
         assert!(index < lines, "unit line index {index} of {lines} lines");

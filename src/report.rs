@@ -5,25 +5,26 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::yaml::Pos;
-use crate::rules::Code;
+use crate::rules::{Code, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
+/// A place in the source: 1-based line, 1-based column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
+impl Pos {
+    pub fn new(line: usize, col: usize) -> Pos {
+        Pos { line, col }
     }
+}
+
+/// How a report is printed (`--format`): the compiler-style text or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -199,13 +200,6 @@ impl Report {
             })
             .collect()
     }
-}
-
-/// How a report (findings, or a plan) is printed: for people, or as JSON for programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
 }
 
 #[cfg(test)]

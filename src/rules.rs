@@ -1,7 +1,26 @@
 //! The validator's rules, declared once: each finding's stable code, its kind and what it means.
 //! Findings carry a `Code`; `--allow`, both report formats and the README's table read this list.
 
-use crate::report::Severity;
+use serde::Serialize;
+
+/// How much a finding weighs: errors fail validation, warnings fail it under `--strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
 
 /// One rule: the code printed with its findings, their kind, and a line for `--help`/README.
 #[derive(Debug)]

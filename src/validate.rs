@@ -3,7 +3,7 @@
 
 use crate::config::directives::FileKind;
 use crate::config::{self, unitcheck, unitfile, values, yaml};
-use crate::report::{self, Finding, Report};
+use crate::report::{self, Finding, Pos, Report};
 use crate::rules::Code;
 use crate::userdata::{self, Kind, PartKind};
 
@@ -22,7 +22,7 @@ pub fn validate_with(data: &[u8], name: Option<&str>, options: config::Options) 
             return Report {
                 findings: vec![Finding::new(
                     Code::Gzip,
-                    yaml::Pos::new(1, 1),
+                    Pos::new(1, 1),
                     format!("the gzip payload does not decompress completely ({e}); nothing in it was validated"),
                 )],
                 source: String::new(),
@@ -95,7 +95,7 @@ fn unit_file(data: &[u8], kind: FileKind, options: config::Options) -> Vec<Findi
             });
             Finding::new(
                 Code::UnitSyntax,
-                yaml::Pos::new(line + 1, col),
+                Pos::new(line + 1, col),
                 format!("unit file syntax: {why}"),
             )
         })
@@ -103,7 +103,7 @@ fn unit_file(data: &[u8], kind: FileKind, options: config::Options) -> Vec<Findi
     out.extend(
         unitcheck::check(kind, &text, options.template)
             .into_iter()
-            .map(|f| Finding::new(f.code, yaml::Pos::new(f.line + 1, f.col), f.message)),
+            .map(|f| Finding::new(f.code, Pos::new(f.line + 1, f.col), f.message)),
     );
     out
 }
@@ -116,7 +116,7 @@ fn body(data: &[u8], kind: Kind, options: config::Options) -> Vec<Finding> {
         Kind::Multipart => multipart(data, options),
         Kind::Unknown => vec![Finding::new(
             Code::Header,
-            yaml::Pos::new(1, 1),
+            Pos::new(1, 1),
             header_mistake(data),
         )],
     }
@@ -127,7 +127,7 @@ fn script(data: &[u8]) -> Vec<Finding> {
         Some(_) => Vec::new(),
         None => vec![Finding::new(
             Code::ScriptInterpreter,
-            yaml::Pos::new(1, 1),
+            Pos::new(1, 1),
             "the \"#!\" line names no interpreter; write the interpreter's path after it, e.g. \"#!/bin/bash\"",
         )],
     }
@@ -145,7 +145,7 @@ fn cloud_config(data: &[u8], options: config::Options) -> Vec<Finding> {
                 std::str::from_utf8(&valid[line_start..]).map_or(1, |s| s.chars().count() + 1);
             vec![Finding::new(
                 Code::NotUtf8,
-                yaml::Pos::new(line, col),
+                Pos::new(line, col),
                 "a cloud-config must be UTF-8 text; this byte is not valid UTF-8",
             )]
         }
@@ -157,7 +157,7 @@ fn multipart(data: &[u8], options: config::Options) -> Vec<Finding> {
     let mut out: Vec<Finding> = split
         .errors
         .into_iter()
-        .map(|e| Finding::new(Code::Mime, yaml::Pos::new(e.line.max(1), 1), e.message))
+        .map(|e| Finding::new(Code::Mime, Pos::new(e.line.max(1), 1), e.message))
         .collect();
     for part in split.parts {
         let label = format!(
@@ -178,14 +178,14 @@ fn multipart(data: &[u8], options: config::Options) -> Vec<Finding> {
         for f in findings {
             out.push(if verbatim {
                 Finding {
-                    pos: yaml::Pos::new(part.first_line + f.pos.line - 1, f.pos.col),
+                    pos: Pos::new(part.first_line + f.pos.line - 1, f.pos.col),
                     message: format!("{label}: {}", f.message),
                     ..f
                 }
             } else {
                 // A decoded part's lines are not the document's: point at its first body line.
                 Finding {
-                    pos: yaml::Pos::new(part.first_line, 1),
+                    pos: Pos::new(part.first_line, 1),
                     message: format!("{label}, line {}: {}", f.pos.line, f.message),
                     ..f
                 }

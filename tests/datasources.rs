@@ -22,9 +22,9 @@ use kindling::datasource::url::Url;
 use kindling::datasource::vmware::{parse_ovf_env, Vmware};
 use kindling::datasource::waagent::Waagent;
 use kindling::datasource::{
-    fetch_json, select, select_from, Datasource, DatasourceError, Metadata, NetworkConfig,
-    SelectOptions, Sources,
+    fetch_json, select, select_from, Datasource, DatasourceError, SelectOptions, Sources,
 };
+use kindling::metadata::{Metadata, NetworkConfig};
 
 // ---------------------------------------------------------------------------------------------
 // A scripted HTTP/1.1 server.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kindling::datasource::NetworkConfig;
+use kindling::metadata::NetworkConfig;
 use kindling::network::{convert, from_debian, from_vmware, NetworkError, NetworkUnit};
 use proptest::prelude::*;
 

@@ -17,7 +17,8 @@ use std::io::Write as _;
 
 use kindling::config::schema::{self, Section, Ty};
 use kindling::config::{self, yaml};
-use kindling::report::{Finding, Report, Severity};
+use kindling::report::{Finding, Report};
+use kindling::rules::Severity;
 use kindling::userdata::{self, Kind};
 use kindling::validate::validate;
 use proptest::prelude::*;

@@ -1,9 +1,10 @@
-//! What operators get around the binary: `--version`, shell completions, the editor schema,
-//! colour.
+//! What operators get around the binary: `--version`, shell completions, the man page, the
+//! editor schema, colour.
 
 use std::process::{Command as Process, Stdio};
 
 use assert_cmd::Command;
+use clap::CommandFactory;
 
 fn kindling() -> Command {
     Command::cargo_bin("kindling").unwrap()
@@ -316,4 +317,48 @@ fn the_plan_as_json_lines() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// man-db renders the page with groff's warnings on: none may appear, and every subcommand
+/// has its section.
+#[test]
+fn man_renders_the_page_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kindling.1");
+    std::fs::write(
+        &path,
+        kindling::cmd::manpage::render(kindling::cli::Cli::command()).unwrap(),
+    )
+    .unwrap();
+    let out = Process::new("man")
+        .args(["--warnings", "-l"])
+        .arg(&path)
+        .env("MANWIDTH", "100")
+        .env("MAN_KEEP_FORMATTING", "")
+        .env("PAGER", "cat")
+        .output()
+        .expect("man (man-db) is installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{errors}");
+    assert_eq!(errors, "", "groff warnings");
+    for heading in [
+        "NAME",
+        "SYNOPSIS",
+        "KINDLING VALIDATE",
+        "KINDLING APPLY",
+        "KINDLING PLAN",
+        "KINDLING FETCH",
+        "KINDLING SCHEMA",
+        "KINDLING COMPLETIONS",
+        "EXIT STATUS",
+        "FILES",
+    ] {
+        assert!(
+            text.lines().any(|l| l == heading),
+            "no {heading:?} section in:\n{text}"
+        );
+    }
+    assert!(text.contains("--from-file <PATH>"), "{text}");
+    assert!(text.contains(env!("KINDLING_VERSION")), "{text}");
 }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kindling::apply::systemd::dbus::DbusSystemd;
-use kindling::apply::systemd::{JobResult, Systemd, SystemdError, TransientService, UnitCommand};
+use kindling::apply::systemd::{JobResult, Systemd, SystemdError, TransientService};
+use kindling::unit::UnitCommand;
 use zbus::object_server::SignalEmitter;
 use zbus::{connection, interface, Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant};
 

@@ -6,7 +6,8 @@ use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use kindling::apply::systemd::offline::OfflineSystemd;
-use kindling::apply::systemd::{JobResult, Systemd, SystemdError, TransientService, UnitCommand};
+use kindling::apply::systemd::{JobResult, Systemd, SystemdError, TransientService};
+use kindling::unit::UnitCommand;
 
 struct Root {
     dir: tempfile::TempDir,

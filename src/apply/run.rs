@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apply::systemd::{JobResult, Systemd, TransientService, UnitCommand};
+use crate::apply::systemd::{JobResult, Systemd, TransientService};
 use crate::apply::{accounts, fs, sshkeys, users};
 use crate::plan::{self, show, Action, Plan, Step};
+use crate::unit::UnitCommand;
 
 /// Journal MESSAGE_IDs of the security-relevant actions, for `journalctl MESSAGE_ID=…`.
 pub const MESSAGE_USER_CREATED: &str = "b0a49e4492a940c4b0b1c50cc7dfaf7e";

@@ -1,11 +1,10 @@
 //! `kindling completions SHELL`: the completion script clap_complete derives from the clap
 //! definition, so it never lags behind a new flag.
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 use clap_complete::Shell as Generator;
 
-use super::{EXIT_FAILURE, EXIT_OK};
-use crate::cli::Cli;
+use crate::cmd::{EXIT_FAILURE, EXIT_OK};
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -22,23 +21,24 @@ pub enum Shell {
     Fish,
 }
 
-/// The script for `shell`, as bytes.
-pub fn script(shell: Shell) -> Vec<u8> {
+/// The script for `shell`, as bytes, from the binary's command tree (which `cli` passes: it
+/// names this subcommand, so this module cannot reach up to it).
+pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
     let generator = match shell {
         Shell::Bash => Generator::Bash,
         Shell::Zsh => Generator::Zsh,
         Shell::Fish => Generator::Fish,
     };
     let mut out = Vec::new();
-    clap_complete::generate(generator, &mut Cli::command(), "kindling", &mut out);
+    clap_complete::generate(generator, &mut cmd, "kindling", &mut out);
     out
 }
 
-pub fn run(args: &CompletionsArgs) -> i32 {
+pub fn run(args: &CompletionsArgs, cmd: clap::Command) -> i32 {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout
-        .write_all(&script(args.shell))
+        .write_all(&script(args.shell, cmd))
         .and_then(|_| stdout.flush())
     {
         Ok(()) => EXIT_OK,

@@ -113,7 +113,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
                 let errors = report
                     .findings
                     .iter()
-                    .filter(|f| f.severity == crate::report::Severity::Error)
+                    .filter(|f| f.severity == crate::rules::Severity::Error)
                     .count();
                 let _ = writeln!(
                     err,

@@ -1,6 +1,7 @@
 //! The subcommands, one file each: its clap arguments and its `run`, which returns the exit
 //! code. `cli.rs` only parses and dispatches; the boot job itself is the library's
-//! [`crate::boot`].
+//! [`crate::boot`]. What the subcommands share (exit statuses, reading an input) is here, below
+//! `cli`.
 
 use std::path::Path;
 
@@ -15,14 +16,14 @@ pub mod manpage;
 pub mod schema;
 pub mod validate;
 
-/// Exit codes, as the README documents them.
+/// Exit statuses every subcommand shares, as the README documents them.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
 /// Reads one input of `validate` or `convert` with the cap a datasource puts on user-data: what
 /// the fetch path would refuse is refused here too, and `/dev/zero` cannot exhaust memory.
-pub(crate) fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {
+pub fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {
     let name = name.as_ref();
     let read = if name == Path::new("-") {
         read_capped(std::io::stdin().lock(), USER_DATA_CAP, 0)

@@ -19,7 +19,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::EXIT_OK;
+use crate::cmd::EXIT_OK;
 use crate::config::schema::{Field, Rule, Section, Ty, ROOT};
 use crate::config::values::UNIT_SUFFIXES;
 

@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::color::ColorChoice;
-use crate::report::{Finding, Format, Report, Severity};
+use crate::report::{Finding, Format, Report};
+use crate::rules::Severity;
 use crate::rules::{Code, RULES};
 use crate::validate::validate_with;
 

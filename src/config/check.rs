@@ -12,9 +12,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::config::schema::{self, Field, Section, SectionKind};
-use crate::config::yaml::{Document, NodeId, NodeKind, Pos, Style};
+use crate::config::yaml::{Document, NodeId, NodeKind, Style};
 use crate::config::{template, values, Options};
 use crate::report::Finding;
+use crate::report::Pos;
 use crate::rules::Code;
 
 use scalar::{classify_plain, Plain};
@@ -218,7 +219,7 @@ impl<'d> Walker<'d> {
         let Some(message) = template::annotate(message, &raw, self.template) else {
             return;
         };
-        if code.severity() == crate::report::Severity::Error {
+        if code.severity() == crate::rules::Severity::Error {
             self.error(code, pos, message);
         } else {
             self.find(code, pos, message);
@@ -673,11 +674,11 @@ mod tests {
         );
         let p = parsed(&text);
         assert!(!p.syntax_ok);
-        assert_eq!(p.config, crate::config::CloudConfig::default());
+        assert_eq!(p.config, Default::default());
         let e = p
             .findings
             .iter()
-            .find(|f| f.severity == crate::report::Severity::Error)
+            .find(|f| f.severity == crate::rules::Severity::Error)
             .unwrap();
         assert!(
             e.message

@@ -15,7 +15,7 @@ pub mod yaml;
 
 pub use model::CloudConfig;
 
-use crate::report::Finding;
+use crate::report::{Finding, Pos};
 use crate::rules::Code;
 
 /// A cloud-config read from text: the typed config (what passed its checks) and every finding.
@@ -125,7 +125,7 @@ fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
             let col = l.chars().take_while(|c| *c != '\t').count() + 1;
             Finding::new(
                 Code::TabBlankLine,
-                yaml::Pos::new(n, col),
+                Pos::new(n, col),
                 "a blank line holding a tab: kindling reads it as blank, but coreos-cloudinit's YAML parser rejects the whole document here (found character that cannot start any token)",
             )
         })

@@ -668,7 +668,7 @@ mod tests {
         let errors = p
             .findings
             .iter()
-            .filter(|f| f.severity == crate::report::Severity::Error)
+            .filter(|f| f.severity == crate::rules::Severity::Error)
             .count();
         assert_eq!(c.rejects().map(|r| r.reasons.len()).sum::<usize>(), errors);
     }
@@ -698,7 +698,7 @@ mod tests {
         assert_eq!(
             p.findings
                 .iter()
-                .filter(|f| f.severity == crate::report::Severity::Error)
+                .filter(|f| f.severity == crate::rules::Severity::Error)
                 .count(),
             3
         );

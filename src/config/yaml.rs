@@ -5,22 +5,11 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
+use crate::report::Pos;
+
 mod relax;
 
 use relax::{quoted_scalar_extent, relax_quoted, unshift, Shift};
-
-/// A place in the source: 1-based line, 1-based column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Pos {
-    pub line: usize,
-    pub col: usize,
-}
-
-impl Pos {
-    pub fn new(line: usize, col: usize) -> Pos {
-        Pos { line, col }
-    }
-}
 
 fn start_of(span: &Span) -> Pos {
     Pos::new(span.start.line(), span.start.col() + 1)

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::config;
-use crate::datasource::substitute;
 use crate::plan::{Account, FileStat, Part, State};
+use crate::userdata::substitute;
 use crate::userdata::{self, Kind, PartKind};
 
 use super::locate::Locator;

@@ -1,7 +1,8 @@
 //! Where in the input a converted step came from: the raw YAML of each cloud-config part, read
 //! again only for positions (the values come from the plan), so findings carry line:column.
 
-use crate::config::yaml::{self, Document, NodeId, NodeKind, Pos};
+use crate::config::yaml::{self, Document, NodeId, NodeKind};
+use crate::report::Pos;
 
 /// The positions of one cloud-config part.
 pub struct Locator {

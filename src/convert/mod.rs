@@ -19,10 +19,10 @@ use std::path::{Component, Path};
 
 use serde::Serialize;
 
-use crate::config::{yaml::Pos, CloudConfig};
-use crate::datasource::{Addresses, Metadata};
+use crate::config::CloudConfig;
+use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, Part};
-use crate::report::Report;
+use crate::report::{Pos, Report};
 
 use input::{read_parts, Neutral, Source, BROKEN};
 use locate::Locator;

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::config::yaml::Pos;
-use crate::datasource::Addresses;
+use crate::metadata::Addresses;
+use crate::report::Pos;
 
 use super::locate::Locator;
 use super::Converter;

@@ -12,8 +12,9 @@ use nix::sys::termios;
 use serde_json::Value;
 
 use crate::datasource::http::USER_DATA_CAP;
-use crate::datasource::select::later;
-use crate::datasource::{Datasource, DatasourceError, Metadata};
+use crate::datasource::later;
+use crate::datasource::{Datasource, DatasourceError};
+use crate::metadata::Metadata;
 
 const EOT: u8 = 0x04;
 

@@ -7,9 +7,8 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 
 use crate::datasource::http::{METADATA_CAP, USER_DATA_CAP};
-use crate::datasource::{
-    path_exists, read_file_capped, Datasource, DatasourceError, Metadata, NetworkConfig,
-};
+use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError};
+use crate::metadata::{Metadata, NetworkConfig};
 
 #[derive(Debug, Clone)]
 pub struct ConfigDrive {

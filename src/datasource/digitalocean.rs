@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::datasource::http::{
     with_trailing_slash, HttpClient, HttpOptions, METADATA_CAP, USER_DATA_CAP,
 };
-use crate::datasource::{Datasource, DatasourceError, Metadata, NetworkConfig};
+use crate::datasource::{Datasource, DatasourceError};
+use crate::metadata::{Metadata, NetworkConfig};
 
 #[derive(Debug)]
 pub struct DigitalOcean {

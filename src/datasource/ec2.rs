@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use crate::datasource::http::{
     with_trailing_slash, HttpClient, HttpError, HttpOptions, Method, METADATA_CAP, USER_DATA_CAP,
 };
-use crate::datasource::{Datasource, DatasourceError, Metadata};
+use crate::datasource::{Datasource, DatasourceError};
+use crate::metadata::Metadata;
 
 const TOKEN_TTL_HEADER: &str = "X-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "X-aws-ec2-metadata-token";

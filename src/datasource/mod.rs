@@ -1,11 +1,6 @@
-//! Where user-data and metadata come from: one module per source behind one trait, the race
-//! between enabled sources, metadata merging and address substitution.
-
-pub mod metadata;
-pub mod substitute;
-
-pub use metadata::{Addresses, Metadata, NetworkConfig};
-pub use substitute::{substitute, substitute_noting};
+//! Where user-data and metadata come from: one module per source behind one trait, and the
+//! race between enabled sources. What a source returns is `crate::metadata`'s; substituting
+//! addresses into user-data is `crate::userdata`'s.
 
 pub mod cloudsigma;
 pub mod configdrive;
@@ -30,6 +25,9 @@ pub use http::{HttpClient, HttpError, HttpOptions};
 pub use select::{select, select_from, SelectOptions, Sources};
 
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::metadata::Metadata;
 
 /// One place user-data and metadata can come from. A source only fetches; merging, substitution
 /// and applying are the caller's. Implementations never panic on what they read.
@@ -105,4 +103,11 @@ pub(crate) fn path_exists(path: &Path) -> Result<(), String> {
         }
         Err(_) => Ok(()),
     }
+}
+
+/// `t + d`, or a century on when a flag asks for a duration no clock can add.
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(t)
 }

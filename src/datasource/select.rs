@@ -19,7 +19,7 @@ use crate::datasource::proc_cmdline::{ProcCmdline, CMDLINE_PATH};
 use crate::datasource::url::Url;
 use crate::datasource::vmware::Vmware;
 use crate::datasource::waagent::Waagent;
-use crate::datasource::{Datasource, DatasourceError};
+use crate::datasource::{later, Datasource, DatasourceError};
 
 /// The enabled sources: one field per `--from-*` flag, and these fields ARE the flags (clap
 /// derives them here, so the CLI, its help and the library share one list).
@@ -338,13 +338,6 @@ pub fn select_from(
             Err(RecvTimeoutError::Disconnected) => disconnected = true,
         }
     }
-}
-
-/// `t + d`, or a century on when a flag asks for a duration no clock can add.
-pub(crate) fn later(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .or_else(|| t.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(t)
 }
 
 /// The candidate earliest in the tie-break order.

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use crate::datasource::http::{METADATA_CAP, USER_DATA_CAP};
 use crate::datasource::xml;
-use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError, Metadata};
+use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError};
+use crate::metadata::Metadata;
 
 #[derive(Debug, Clone)]
 pub struct Waagent {

@@ -9,7 +9,7 @@ mod debian;
 mod interface;
 mod vmware;
 
-use crate::datasource::NetworkConfig;
+use crate::metadata::NetworkConfig;
 
 pub use debian::from_debian;
 pub use interface::parse_cidr;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::apply::systemd::UnitCommand;
 use crate::config::model::{CloudConfig, User};
+use crate::unit::UnitCommand;
 
 /// One part of the user-data, as the apply pipeline read it.
 #[derive(Debug, Clone, PartialEq)]

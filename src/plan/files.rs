@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{render, Action, FileKind, FileRole, Planner};
 use crate::config::model::CloudConfig;
 use crate::config::values;
-use crate::datasource::Addresses;
+use crate::metadata::Addresses;
 
 /// `permissions` as a mode: octal text, all bits kept (setuid, setgid, sticky included).
 pub fn parse_mode(permissions: Option<&str>) -> Result<u32, String> {

@@ -2,9 +2,10 @@
 //! order, multipart split, address substitution per part, then parse and check.
 
 use crate::config;
-use crate::datasource::{substitute_noting, Addresses};
+use crate::metadata::Addresses;
 use crate::plan::Part;
-use crate::report::Severity;
+use crate::rules::Severity;
+use crate::userdata::substitute_noting;
 use crate::userdata::{self, Kind, PartKind};
 
 /// Something wrong with the user-data, found while reading it. Errors are failures of the run

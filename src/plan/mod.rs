@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::model::{CloudConfig, Rejected};
 use crate::config::values;
-use crate::datasource::{Addresses, Metadata};
+use crate::metadata::{Addresses, Metadata};
 
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
 pub use files::parse_mode;

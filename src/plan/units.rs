@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{render, Action, FileKind, FileRole, FileStat, Planner};
-use crate::apply::systemd::UnitCommand;
 use crate::config::model::{Checked, CloudConfig, Unit};
 use crate::config::values;
+use crate::unit::UnitCommand;
 
 /// `.network`, `.netdev` and `.link` units belong to networkd, not to systemd's manager.
 pub(crate) fn is_network_unit(name: &str) -> bool {

@@ -4,12 +4,14 @@
 mod gzip;
 mod headers;
 mod mime;
+mod substitute;
 
 #[cfg(test)]
 mod tests;
 
 pub use gzip::{gunzip, gunzip_limited, gunzip_payload, is_gzip, GzipError, MAX_DECOMPRESSED};
 pub use mime::{split_multipart, MimeError, Part, PartKind, Split, MAX_ITEMS, MAX_NESTING};
+pub use substitute::{substitute, substitute_noting};
 
 /// What a whole payload (or the body of a MIME part) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

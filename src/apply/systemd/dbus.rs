@@ -14,7 +14,8 @@ use zbus::export::futures_core::Stream;
 use zbus::proxy::CacheProperties;
 use zbus::{connection, Connection, DBusError, OwnedObjectPath, OwnedVariant, Proxy, Variant};
 
-use super::{JobResult, Systemd, SystemdError, TransientService, UnitCommand};
+use super::{JobResult, Systemd, SystemdError, TransientService};
+use crate::unit::UnitCommand;
 
 const SYSTEMD1: &str = "org.freedesktop.systemd1";
 const MANAGER_PATH: &str = "/org/freedesktop/systemd1";

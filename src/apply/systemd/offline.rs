@@ -9,7 +9,8 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{JobResult, Systemd, SystemdError, TransientService, UnitCommand};
+use super::{JobResult, Systemd, SystemdError, TransientService};
+use crate::unit::UnitCommand;
 
 /// Where unit files are looked up, highest priority first, as seen inside the root.
 const SEARCH_PATH: [&str; 5] = [

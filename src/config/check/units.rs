@@ -2,8 +2,9 @@
 //! template units) and `write_files` entries that write a unit, against systemd's vocabulary.
 
 use crate::config::directives::FileKind;
-use crate::config::yaml::{NodeId, NodeKind, Pos, Style};
+use crate::config::yaml::{NodeId, NodeKind, Style};
 use crate::config::{unitcheck, unitfile};
+use crate::report::Pos;
 use crate::rules::Code;
 
 use super::{Entries, Entry, Value, Walker};

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use crate::config::schema::{self, Field, Rule, Ty};
-use crate::config::yaml::{NodeId, NodeKind, Pos, Style};
+use crate::config::yaml::{NodeId, NodeKind, Style};
 use crate::config::{decode, sshkey, unitfile, values};
+use crate::report::Pos;
 use crate::rules::Code;
 
 use super::scalar::{classify_plain, parse_float, parse_int, Plain};

@@ -1,7 +1,7 @@
 //! `write_files` entries: the path rule and the decoding of the content by its encoding.
 
 use crate::config::decode;
-use crate::config::yaml::Pos;
+use crate::report::Pos;
 use crate::rules::Code;
 
 use super::{excerpt, Entries, Value, Walker};

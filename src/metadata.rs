@@ -1,5 +1,7 @@
 //! What a datasource says about the machine besides its user-data: hostname, addresses, SSH
-//! keys and raw network config, merged as the reference does (reference.md §2.3).
+//! keys and raw network config, merged as the reference does (reference.md §2.3). Plain data
+//! beside `datasource` (which fills it), `network` (which converts its network config) and
+//! `plan` (which reads it), so none of them imports another for it.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

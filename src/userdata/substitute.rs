@@ -1,7 +1,7 @@
 //! `$public_ipv4` and friends in user-data, replaced with the machine's addresses before a part
 //! is parsed (reference.md §3.5), escapes included.
 
-use crate::datasource::metadata::Addresses;
+use crate::metadata::Addresses;
 
 const TOKENS: [&str; 4] = ["public_ipv4", "private_ipv4", "public_ipv6", "private_ipv6"];
 
