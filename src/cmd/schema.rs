@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cmd::EXIT_OK;
 use crate::config::schema::{Field, Rule, Section, Ty, ROOT};
-use crate::config::values::UNIT_SUFFIXES;
+use crate::unit::name::UNIT_SUFFIXES;
 
 /// The spellings of YAML 1.1 booleans the validator accepts that a YAML 1.2 parser leaves as
 /// strings (`true`/`false` and their capitalisations are booleans in both).

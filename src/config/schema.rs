@@ -1,6 +1,8 @@
 //! The cloud-config schema, declared once: keys, types, deprecations, allowed values and the
 //! environment names of the drop-in sections. The validator and the typed model both read it.
 
+use crate::unit::UnitCommand;
+
 /// The type a key's value must have.
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
@@ -174,15 +176,6 @@ pub const ENCODINGS: &[&str] = &[
     "gz+b64",
     "gzip+b64",
 ];
-pub const COMMANDS: &[&str] = &[
-    "start",
-    "stop",
-    "restart",
-    "reload",
-    "try-restart",
-    "reload-or-restart",
-    "reload-or-try-restart",
-];
 pub const REBOOT_STRATEGIES: &[&str] = &["etcd-lock", "reboot", "off"];
 /// Values an older release took and a later one removed: (key, value, what to use instead).
 pub const REMOVED_VALUES: &[(&str, &str, &str)] = &[(
@@ -300,7 +293,7 @@ pub static UNIT: Section = Section {
             .doc("Enable the unit through its [Install] section"),
         s("content").rule(Rule::UnitContent)
             .doc("The unit file's content; written to /etc/systemd/system/NAME"),
-        s("command").rule(Rule::OneOf(COMMANDS))
+        s("command").rule(Rule::OneOf(&UnitCommand::NAMES))
             .doc("A systemctl command to run on the unit: start, stop, restart, reload, try-restart, reload-or-restart or reload-or-try-restart"),
         bool_("mask")
             .doc("Mask the unit (a symlink to /dev/null)"),

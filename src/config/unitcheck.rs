@@ -3,9 +3,9 @@
 
 use super::directives::{self, FileKind, Ty};
 use super::template;
-use super::unitfile;
 use super::values::excerpt;
 use crate::rules::Code;
+use crate::unit::file::{bad_specifiers, logical_lines};
 
 /// One finding inside a unit file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
         fleet_global: false,
         fleet_others: Vec::new(),
     };
-    for (index, logical) in unitfile::logical_lines(text) {
+    for (index, logical) in logical_lines(text) {
         let first = lines.get(index).copied().unwrap_or("");
         c.line(index, first, &logical);
     }
@@ -60,7 +60,7 @@ pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
 /// Whether a unit file's text sets `DefaultInstance=` in its [Install] section.
 pub fn has_default_instance(text: &str) -> bool {
     let mut section = "";
-    unitfile::logical_lines(text).iter().any(|(_, line)| {
+    logical_lines(text).iter().any(|(_, line)| {
         let line = line.trim();
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             section = if name == "Install" { "Install" } else { "" };
@@ -221,13 +221,7 @@ impl Checker {
             return;
         };
         if d.specifiers {
-            self.specifiers(
-                index,
-                value,
-                value_col,
-                unitfile::bad_specifiers(value),
-                key,
-            );
+            self.specifiers(index, value, value_col, bad_specifiers(value), key);
         }
         // An empty value resets a setting to its default.
         if value.is_empty() {

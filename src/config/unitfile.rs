@@ -1,21 +1,12 @@
-//! Line syntax of systemd unit and drop-in files, read the way systemd's config parser does.
-//! Owns only the shape of lines (sections, assignments, comments, continuations), not key names.
+//! Line syntax of systemd unit and drop-in files, checked the way systemd's config parser reads
+//! them (the reader is `crate::unit::file`'s). Owns only the shape of lines (sections,
+//! assignments), not key names.
 
 use super::values::excerpt;
+use crate::unit::file::{is_space, logical_lines};
 
 /// How much of an offending line a message quotes.
 const EXCERPT_CHARS: usize = 40;
-
-/// systemd's WHITESPACE set, used when it strips a line.
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
-}
-
-/// An odd run of trailing backslashes escapes the line end; an even run is literal.
-fn continues(line: &str) -> bool {
-    let run = line.bytes().rev().take_while(|b| *b == b'\\').count();
-    run % 2 == 1
-}
 
 /// systemd's `string_is_safe`, plus brackets, which would leave the header's end ambiguous.
 fn is_safe_section_name(name: &str) -> bool {
@@ -70,68 +61,6 @@ fn check_line(logical: &str, in_section: &mut bool) -> Option<String> {
         ));
     }
     None
-}
-
-/// The letters systemd resolves after `%` in unit files (`unit_full_printf` of systemd 257, a
-/// superset of older versions'), and `%` itself. systemd refuses a line where `%` is followed by
-/// any other ASCII letter or digit; other characters after `%` are kept literally.
-pub const SPECIFIERS: &str = "aAbBcCdDEfgGhHiIjJlLmMnNopPqrRsStTuUvVwWyY%";
-
-/// Where each `%` in `value` starts no specifier systemd knows: (byte offset, the letter).
-pub fn bad_specifiers(value: &str) -> Vec<(usize, char)> {
-    let mut out = Vec::new();
-    let mut chars = value.char_indices();
-    while let Some((i, c)) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        match chars.next() {
-            Some((_, n)) if n.is_ascii_alphanumeric() && !SPECIFIERS.contains(n) => {
-                out.push((i, n))
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The logical lines of a unit file that are not comments: `(0-based index of its first
-/// physical line, text)`. A line continued with a trailing backslash is joined with the lines it
-/// continues (comment lines inside it are skipped, as systemd does).
-pub fn logical_lines(text: &str) -> Vec<(usize, std::borrow::Cow<'_, str>)> {
-    let mut out = Vec::new();
-    // The logical line being continued: its first physical line and the text joined so far.
-    let mut pending: Option<(usize, String)> = None;
-    for (index, raw) in text.split('\n').enumerate() {
-        let mut line = raw.strip_suffix('\r').unwrap_or(raw);
-        if index == 0 {
-            line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        }
-        if line.trim_start_matches(is_space).starts_with(['#', ';']) {
-            continue;
-        }
-        // Only continued lines are joined into a new string; the rest are kept in place.
-        let (start, logical): (usize, std::borrow::Cow<str>) = match pending.take() {
-            Some((start, mut joined)) => {
-                joined.push_str(line);
-                (start, joined.into())
-            }
-            None => (index, line.into()),
-        };
-        if continues(&logical) {
-            // systemd turns the escaping backslash into a space and keeps reading.
-            let mut joined = logical.into_owned();
-            joined.pop();
-            joined.push(' ');
-            pending = Some((start, joined));
-            continue;
-        }
-        out.push((start, logical));
-    }
-    if let Some((start, logical)) = pending {
-        out.push((start, logical.into()));
-    }
-    out
 }
 
 /// Returns `(0-based line index within text, message)` for each line systemd would not parse.

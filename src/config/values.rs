@@ -3,26 +3,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// Unit type suffixes systemd (and networkd, for the last three) accepts, with the dot.
-pub const UNIT_SUFFIXES: &[&str] = &[
-    ".service",
-    ".socket",
-    ".device",
-    ".mount",
-    ".automount",
-    ".swap",
-    ".target",
-    ".path",
-    ".timer",
-    ".slice",
-    ".scope",
-    ".network",
-    ".netdev",
-    ".link",
-];
+use crate::unit::name::{NameError, UnitName, UNIT_NAME_MAX, UNIT_SUFFIXES};
 
-/// systemd refuses names of 256 bytes or more (UNIT_NAME_MAX includes the NUL).
-const UNIT_NAME_MAX: usize = 255;
 const HOSTNAME_MAX: usize = 253;
 const LABEL_MAX: usize = 63;
 
@@ -108,37 +90,42 @@ pub fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
     Err(format!("expected one of {}", list.join(", ")))
 }
 
-fn is_unit_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.' | '\\' | '@')
-}
-
-/// systemd's unit name rules: `PREFIX[@INSTANCE].SUFFIX`.
+/// systemd's unit name rules (`PREFIX[@INSTANCE].SUFFIX`, [`UnitName::parse`]) with a suffix
+/// systemd knows, in the validator's words.
 ///
 /// Like systemd's `unit_name_is_valid`, only the first `@` splits prefix from instance; a
 /// further `@` is part of the instance and accepted.
 pub fn check_unit_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("a unit name cannot be empty".to_string());
-    }
     let shown = excerpt(name, 60);
-    if name.contains('/') {
-        return Err(format!(
-            "{shown} contains \"/\"; a unit name is a file name, not a path"
-        ));
-    }
-    if name.len() > UNIT_NAME_MAX {
-        return Err(format!(
-            "{shown} is {} bytes long; systemd allows at most {UNIT_NAME_MAX}",
-            name.len()
-        ));
-    }
-    let Some(dot) = name.rfind('.') else {
-        return Err(format!("{shown} has no unit type suffix such as .service"));
+    let why = |e: NameError| match e {
+        NameError::Empty => "a unit name cannot be empty".to_string(),
+        NameError::Slash => {
+            format!("{shown} contains \"/\"; a unit name is a file name, not a path")
+        }
+        NameError::TooLong(len) => {
+            format!("{shown} is {len} bytes long; systemd allows at most {UNIT_NAME_MAX}")
+        }
+        NameError::NoSuffix => format!("{shown} has no unit type suffix such as .service"),
+        NameError::NoStem => {
+            let suffix = name.rfind('.').map_or("", |dot| &name[dot..]);
+            format!("{shown} has no name before {suffix}")
+        }
+        NameError::BadChar(bad) => format!(
+            "{shown} contains {}, which systemd does not allow in a unit name \
+             (only ASCII letters, digits and \":-_.\\@\")",
+            quote_char(bad)
+        ),
+        NameError::NoPrefix => format!("{shown} has no name before \"@\""),
     };
-    let (stem, suffix) = name.split_at(dot);
-    if suffix == "." {
-        return Err(format!("{shown} has no unit type suffix such as .service"));
+    let parsed = UnitName::parse(name);
+    if let Err(
+        e @ (NameError::Empty | NameError::Slash | NameError::TooLong(_) | NameError::NoSuffix),
+    ) = parsed
+    {
+        return Err(why(e));
     }
+    // An unknown type is the first thing to say about a name with one.
+    let suffix = name.rfind('.').map_or("", |dot| &name[dot..]);
     if !UNIT_SUFFIXES.contains(&suffix) {
         return Err(match closest(suffix, UNIT_SUFFIXES) {
             Some(guess) => format!(
@@ -152,29 +139,7 @@ pub fn check_unit_name(name: &str) -> Result<(), String> {
             ),
         });
     }
-    if stem.is_empty() {
-        return Err(format!("{shown} has no name before {suffix}"));
-    }
-    if let Some(bad) = stem.chars().find(|c| !is_unit_name_char(*c)) {
-        return Err(format!(
-            "{shown} contains {}, which systemd does not allow in a unit name \
-             (only ASCII letters, digits and \":-_.\\@\")",
-            quote_char(bad)
-        ));
-    }
-    if stem.starts_with('@') {
-        return Err(format!("{shown} has no name before \"@\""));
-    }
-    Ok(())
-}
-
-/// A unit name whose only fault is its suffix (none, or one systemd does not know): the
-/// reference writes, masks and enables such a unit as it is, so apply does too, with a warning.
-pub fn lacks_known_unit_suffix(name: &str) -> bool {
-    let known = name
-        .rfind('.')
-        .is_some_and(|dot| UNIT_SUFFIXES.contains(&&name[dot..]));
-    !known && check_unit_name(&format!("{name}.service")).is_ok()
+    parsed.map(|_| ()).map_err(why)
 }
 
 /// A drop-in is only read by systemd when its file name ends in `.conf`.

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::plan::{is_network_unit, Action, FileRole};
+use crate::plan::{Action, FileRole};
+use crate::unit::name::is_network_unit;
 
 use super::{clean, Converter, File, Link, Owner, Spec};
 

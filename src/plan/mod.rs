@@ -21,7 +21,6 @@ use crate::metadata::{Addresses, Metadata};
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
 pub use files::parse_mode;
 pub use state::{Account, FileKind, FileStat, State};
-pub(crate) use units::is_network_unit;
 pub use units::unit_dir;
 use users::dedupe;
 

@@ -6,12 +6,8 @@ use std::path::{Path, PathBuf};
 use super::{render, Action, FileKind, FileRole, FileStat, Planner};
 use crate::config::model::{Checked, CloudConfig, Unit};
 use crate::config::values;
+use crate::unit::name::{is_network_unit, lacks_known_unit_suffix};
 use crate::unit::UnitCommand;
-
-/// `.network`, `.netdev` and `.link` units belong to networkd, not to systemd's manager.
-pub(crate) fn is_network_unit(name: &str) -> bool {
-    name.ends_with(".network") || name.ends_with(".netdev") || name.ends_with(".link")
-}
 
 /// `/{etc|run}/systemd/{system|network}` for a unit.
 pub fn unit_dir(name: &str, runtime: bool) -> PathBuf {
@@ -180,7 +176,7 @@ impl Planner<'_> {
             }
             // The reference writes and masks a unit without a known suffix, and asks systemd to
             // enable or start it, which systemd refuses: that is a failure, said in advance.
-            let unloadable = values::lacks_known_unit_suffix(&unit.name);
+            let unloadable = lacks_known_unit_suffix(&unit.name);
             let refused = |what: &str| {
                 format!(
                     "systemd cannot {what} a unit whose name has no known type suffix (such as .service)"

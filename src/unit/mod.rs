@@ -1,5 +1,9 @@
 //! systemd's vocabulary, shared by config (checks), plan (decisions) and apply (carrying out):
-//! names and words that mean the same in all three. Pure: no I/O, no D-Bus.
+//! what a unit name is, which units are networkd's, how a unit file's lines read, and the unit
+//! commands a cloud-config may ask for. Pure: no I/O, no D-Bus.
+
+pub mod file;
+pub mod name;
 
 /// The unit commands a cloud-config can ask for (`coreos.units[].command`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,20 +18,33 @@ pub enum UnitCommand {
 }
 
 impl UnitCommand {
+    /// Every command, in the order the schema and its messages list them.
+    pub const ALL: [UnitCommand; 7] = [
+        UnitCommand::Start,
+        UnitCommand::Stop,
+        UnitCommand::Restart,
+        UnitCommand::Reload,
+        UnitCommand::TryRestart,
+        UnitCommand::ReloadOrRestart,
+        UnitCommand::ReloadOrTryRestart,
+    ];
+
+    /// Their names, as a cloud-config spells them: the schema's allowed values.
+    pub const NAMES: [&'static str; 7] = {
+        let mut names = [""; 7];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = UnitCommand::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     pub fn parse(s: &str) -> Option<UnitCommand> {
-        Some(match s {
-            "start" => UnitCommand::Start,
-            "stop" => UnitCommand::Stop,
-            "restart" => UnitCommand::Restart,
-            "reload" => UnitCommand::Reload,
-            "try-restart" => UnitCommand::TryRestart,
-            "reload-or-restart" => UnitCommand::ReloadOrRestart,
-            "reload-or-try-restart" => UnitCommand::ReloadOrTryRestart,
-            _ => return None,
-        })
+        UnitCommand::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             UnitCommand::Start => "start",
             UnitCommand::Stop => "stop",
@@ -50,5 +67,31 @@ impl UnitCommand {
             UnitCommand::ReloadOrRestart => "ReloadOrRestartUnit",
             UnitCommand::ReloadOrTryRestart => "ReloadOrTryRestartUnit",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip() {
+        assert_eq!(
+            UnitCommand::NAMES,
+            [
+                "start",
+                "stop",
+                "restart",
+                "reload",
+                "try-restart",
+                "reload-or-restart",
+                "reload-or-try-restart"
+            ]
+        );
+        for c in UnitCommand::ALL {
+            assert_eq!(UnitCommand::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(UnitCommand::parse("Start"), None);
+        assert_eq!(UnitCommand::parse("enable"), None);
     }
 }

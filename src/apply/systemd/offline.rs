@@ -10,6 +10,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{JobResult, Systemd, SystemdError, TransientService};
+use crate::unit::file::logical_lines;
+use crate::unit::name::UnitName;
 use crate::unit::UnitCommand;
 
 /// Where unit files are looked up, highest priority first, as seen inside the root.
@@ -46,7 +48,7 @@ impl OfflineSystemd {
         if !visited.insert(unit.to_string()) {
             return Ok(());
         }
-        let name = UnitName::parse(unit).map_err(SystemdError::Io)?;
+        let name = parse_name(unit).map_err(SystemdError::Io)?;
         if name.is_network() {
             log::info!("{unit}: network units are not enabled (systemd-networkd reads them)");
             return Ok(());
@@ -76,7 +78,9 @@ impl OfflineSystemd {
                 .map_err(|e| SystemdError::Io(format!("cannot enable {unit}: {e}")))?;
         }
         for also in &install.also {
-            let also = expand_specifiers(also, &name.instantiate(install.instance(&name)))
+            let also = name
+                .instantiate(install.instance(&name))
+                .expand_specifiers(also)
                 .map_err(|e| SystemdError::Io(format!("cannot enable {unit}: Also={also}: {e}")))?;
             self.enable_one(&also, runtime, visited)?;
         }
@@ -225,7 +229,7 @@ impl Systemd for OfflineSystemd {
     }
 
     fn unit_file_state(&self, unit: &str) -> Result<Option<String>, SystemdError> {
-        let Ok(name) = UnitName::parse(unit) else {
+        let Ok(name) = parse_name(unit) else {
             return Ok(None);
         };
         let file = match self.find(&name).map_err(|e| self.io_error(unit, e))? {
@@ -300,74 +304,6 @@ struct UnitFile {
     real: PathBuf,
 }
 
-/// `PREFIX[@INSTANCE].SUFFIX`.
-#[derive(Debug, Clone)]
-struct UnitName {
-    full: String,
-    prefix: String,
-    /// None for a plain unit, Some("") for a template.
-    instance: Option<String>,
-    suffix: String,
-}
-
-impl UnitName {
-    fn parse(name: &str) -> Result<UnitName, String> {
-        let invalid = |why: &str| format!("invalid unit name {name:?}: {why}");
-        if name.is_empty() || name.len() > 255 {
-            return Err(invalid("must be 1 to 255 bytes long"));
-        }
-        // Names become path components: nothing may climb out of the unit directory.
-        if name.contains('/') || name.contains('\0') || name.starts_with('.') {
-            return Err(invalid("must not contain '/' or start with '.'"));
-        }
-        let Some((stem, suffix)) = name.rsplit_once('.') else {
-            return Err(invalid("has no type suffix"));
-        };
-        if stem.is_empty() || suffix.is_empty() {
-            return Err(invalid("has no type suffix"));
-        }
-        let (prefix, instance) = match stem.split_once('@') {
-            Some((prefix, instance)) => (prefix, Some(instance.to_string())),
-            None => (stem, None),
-        };
-        if prefix.is_empty() {
-            return Err(invalid("has an empty prefix"));
-        }
-        Ok(UnitName {
-            full: name.to_string(),
-            prefix: prefix.to_string(),
-            instance,
-            suffix: suffix.to_string(),
-        })
-    }
-
-    fn is_network(&self) -> bool {
-        matches!(self.suffix.as_str(), "network" | "netdev" | "link")
-    }
-
-    fn is_template(&self) -> bool {
-        self.instance.as_deref() == Some("")
-    }
-
-    fn template(&self) -> Option<String> {
-        self.instance
-            .as_ref()
-            .map(|_| format!("{}@.{}", self.prefix, self.suffix))
-    }
-
-    /// The template instantiated with `instance`; a plain unit or instance stays as it is.
-    fn instantiate(&self, instance: Option<&str>) -> UnitName {
-        match instance {
-            Some(instance) if self.is_template() && !instance.is_empty() => UnitName {
-                full: format!("{}@{instance}.{}", self.prefix, self.suffix),
-                instance: Some(instance.to_string()),
-                ..self.clone()
-            },
-            _ => self.clone(),
-        }
-    }
-}
-
 /// A symlink to create, relative to the unit directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Link {
@@ -392,19 +328,7 @@ impl InstallInfo {
     fn parse(text: &str) -> InstallInfo {
         let mut info = InstallInfo::default();
         let mut in_install = false;
-        let mut pending = String::new();
-        for raw in text.lines() {
-            let line = raw.trim();
-            if line.starts_with('#') || line.starts_with(';') {
-                continue;
-            }
-            if let Some(continued) = line.strip_suffix('\\') {
-                pending.push_str(continued);
-                pending.push(' ');
-                continue;
-            }
-            pending.push_str(line);
-            let logical = std::mem::take(&mut pending);
+        for (_, logical) in logical_lines(text) {
             let logical = logical.trim();
             if logical.starts_with('[') {
                 in_install = logical == "[Install]";
@@ -475,8 +399,8 @@ impl InstallInfo {
                 (&self.upheld_by, "upholds"),
             ] {
                 for target in targets {
-                    let target = expand_specifiers(target, &unit)?;
-                    UnitName::parse(&target)?;
+                    let target = unit.expand_specifiers(target)?;
+                    parse_name(&target)?;
                     links.push(Link {
                         path: format!("{target}.{dir_suffix}/{}", unit.full),
                     });
@@ -484,8 +408,8 @@ impl InstallInfo {
             }
         }
         for alias in &self.alias {
-            let alias = expand_specifiers(alias, &unit)?;
-            let alias_name = UnitName::parse(&alias)?;
+            let alias = unit.expand_specifiers(alias)?;
+            let alias_name = parse_name(&alias)?;
             if alias_name.suffix != unit.suffix {
                 return Err(format!("Alias={alias} has another type than {}", unit.full));
             }
@@ -508,6 +432,11 @@ impl InstallInfo {
     }
 }
 
+/// A unit name by systemd's rules (any type: the reference enables unknown ones as they are).
+fn parse_name(name: &str) -> Result<UnitName, String> {
+    UnitName::parse(name).map_err(|why| format!("invalid unit name {name:?}: {why}"))
+}
+
 fn unquote(word: &str) -> String {
     let quoted = word.len() >= 2
         && ((word.starts_with('"') && word.ends_with('"'))
@@ -517,72 +446,6 @@ fn unquote(word: &str) -> String {
     } else {
         word.to_string()
     }
-}
-
-/// Resolves the unit specifiers [Install] values may use (`%n %N %p %P %i %I %j %J %%`).
-fn expand_specifiers(value: &str, unit: &UnitName) -> Result<String, String> {
-    let stem = unit
-        .full
-        .strip_suffix(&format!(".{}", unit.suffix))
-        .unwrap_or(&unit.full);
-    let instance = unit.instance.as_deref().unwrap_or("");
-    let last_dash = |s: &str| s.rsplit_once('-').map_or(s, |(_, last)| last).to_string();
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let replacement = match chars.next() {
-            Some('%') => "%".to_string(),
-            Some('n') => unit.full.clone(),
-            Some('N') => stem.to_string(),
-            Some('p') => unit.prefix.clone(),
-            Some('P') => unescape(&unit.prefix),
-            Some('i') => instance.to_string(),
-            Some('I') => unescape(instance),
-            Some('j') => last_dash(&unit.prefix),
-            Some('J') => unescape(&last_dash(&unit.prefix)),
-            Some(other) => {
-                return Err(format!(
-                    "specifier %{other} in {value:?} is not supported offline"
-                ))
-            }
-            None => return Err(format!("{value:?} ends in a lone %")),
-        };
-        out.push_str(&replacement);
-    }
-    Ok(out)
-}
-
-/// systemd's unit-name unescaping: `-` is `/`, `\xNN` a byte.
-fn unescape(escaped: &str) -> String {
-    let bytes = escaped.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'-' => out.push(b'/'),
-            b'\\' if bytes.get(i + 1) == Some(&b'x') => {
-                let hex = bytes
-                    .get(i + 2..i + 4)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 4;
-                        continue;
-                    }
-                    None => out.push(b'\\'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The real path of `inner` (an absolute path as seen inside `root`), every symlink resolved

@@ -6,6 +6,7 @@ use crate::config::yaml::{NodeId, NodeKind, Style};
 use crate::config::{unitcheck, unitfile};
 use crate::report::Pos;
 use crate::rules::Code;
+use crate::unit::file::bad_specifiers;
 
 use super::{Entries, Entry, Value, Walker};
 
@@ -13,7 +14,7 @@ impl Walker<'_> {
     /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
     /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
     pub(super) fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
-        if let Some(&(_, c)) = unitfile::bad_specifiers(text).first() {
+        if let Some(&(_, c)) = bad_specifiers(text).first() {
             self.find(
                 Code::UnitSpecifier,
                 pos,

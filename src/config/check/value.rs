@@ -7,6 +7,7 @@ use crate::config::yaml::{NodeId, NodeKind, Style};
 use crate::config::{decode, sshkey, unitfile, values};
 use crate::report::Pos;
 use crate::rules::Code;
+use crate::unit::name::lacks_known_unit_suffix;
 
 use super::scalar::{classify_plain, parse_float, parse_int, Plain};
 use super::write_files::check_file_path;
@@ -257,7 +258,7 @@ impl Walker<'_> {
             },
             Rule::UnitName => match values::check_unit_name(text) {
                 Ok(()) => true,
-                Err(why) if values::lacks_known_unit_suffix(text) => {
+                Err(why) if lacks_known_unit_suffix(text) => {
                     let message = format!("invalid unit name {}: {why}", excerpt(text));
                     let note = format!(
                         "unit name {} has no known unit type suffix, so systemd will not load it; written or masked under that name, as coreos-cloudinit does",
