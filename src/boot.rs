@@ -12,8 +12,9 @@ use crate::apply::run::{self as runner, Target};
 use crate::apply::state::TargetState;
 use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd};
 use crate::datasource::{self, Datasource, Sources};
+use crate::load;
 use crate::metadata::{Addresses, Metadata};
-use crate::plan::{self, load, show};
+use crate::plan::{self, show};
 use crate::report::Format;
 use crate::rules::Severity;
 
@@ -247,14 +248,13 @@ pub fn run(opts: &BootOptions) -> Outcome {
         },
     };
     let state = TargetState::new(root, systemd);
-    let mut plan = plan::plan_with_network(
-        &loaded.parts,
-        &input.metadata,
-        &addrs,
-        &network,
-        &state,
-        &opts.plan,
-    );
+    let inputs = plan::Inputs {
+        parts: &loaded.parts,
+        metadata: &input.metadata,
+        addrs: &addrs,
+        network: &network,
+    };
+    let mut plan = plan::plan(&inputs, &state, &opts.plan);
     if let Some(e) = &input.user_data_error {
         // The metadata still applies; the missing user-data is a failure that plan shows
         // and apply counts, in the same place.

@@ -19,8 +19,10 @@
 //! - [`color`]: colour for the human output of `validate` and `plan`.
 //! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
 //!   SSH keys, systemd over D-Bus or offline.
+//! - [`load`]: user-data bytes -> the parts apply plans (gunzip, detection in apply's order,
+//!   multipart split, address substitution, parse and check); the sibling of [`validate`].
 //! - [`plan`]: the pure half of apply: (parts, metadata, current state) -> ordered steps, and the
-//!   files they write, byte for byte.
+//!   files they write, byte for byte; one entry point, `plan::plan`.
 //! - [`datasource`]: where user-data and metadata come from: one module per source behind one
 //!   trait, the HTTP client, the race between enabled sources.
 //! - [`network`]: a datasource's network config as systemd-networkd units.
@@ -45,6 +47,7 @@ pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod load;
 pub mod logging;
 pub mod metadata;
 pub mod network;
