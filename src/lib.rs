@@ -9,11 +9,14 @@
 //! by `make lint`) checks both, and that this list names every module of `src/`.
 //!
 //! - [`fuzzing`]: the fuzz targets' entry points; it may use anything, and nothing uses it.
-//! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings, dispatch
-//!   to the subcommands, and the boot job.
+//! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings and
+//!   dispatch to the subcommands; nothing else.
+//! - [`cmd`]: the subcommands, one file each with its arguments and its `run`, and what they
+//!   share: exit statuses, reading an input.
 //! - [`convert`]: `kindling convert`: the Ignition (or Butane) config that writes what apply would.
-//! - [`cmd`]: the subcommands around the boot job (schema, completions, man page, plan JSON,
-//!   colour) and what every subcommand shares: exit statuses, reading an input.
+//! - [`boot`]: the boot job behind `apply`, `plan` and the compat flags: fetch, read, plan,
+//!   apply, from one `BootOptions`.
+//! - [`color`]: colour for the human output of `validate` and `plan`.
 //! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
 //!   SSH keys, systemd over D-Bus or offline.
 //! - [`load`]: user-data bytes -> the parts apply plans (gunzip, detection in apply's order,
@@ -37,8 +40,10 @@
 //! - [`logging`]: where the log goes: the journal, or plain stderr lines.
 
 pub mod apply;
+pub mod boot;
 pub mod cli;
 pub mod cmd;
+pub mod color;
 pub mod config;
 pub mod convert;
 pub mod datasource;
