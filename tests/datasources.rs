@@ -18,7 +18,6 @@ use kindling::datasource::digitalocean::DigitalOcean;
 use kindling::datasource::ec2::Ec2;
 use kindling::datasource::file::LocalFile;
 use kindling::datasource::gce::Gce;
-use kindling::datasource::http::{HttpClient, HttpError, HttpOptions, Method};
 use kindling::datasource::proc_cmdline::ProcCmdline;
 use kindling::datasource::url::Url;
 use kindling::datasource::vmware::{parse_ovf_env, Vmware};
@@ -26,6 +25,7 @@ use kindling::datasource::waagent::Waagent;
 use kindling::datasource::{
     fetch_json, select, select_from, Datasource, DatasourceError, SelectOptions, Sources,
 };
+use kindling::http::{HttpClient, HttpError, HttpOptions, Method};
 use kindling::metadata::{Metadata, NetworkConfig};
 
 fn fast() -> HttpOptions {

@@ -265,7 +265,7 @@ fn fetch_timeout_bounds_the_whole_fetch() {
 
 #[test]
 fn a_fleet_honours_retry_after_and_spreads_its_retries() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use kindling::http::{HttpClient, HttpOptions};
     use std::time::Instant;
     // One server for 24 clients: 429 with Retry-After: 2 on every request, each request
     // logged with its client (the path) and time.
@@ -328,7 +328,7 @@ fn a_fleet_honours_retry_after_and_spreads_its_retries() {
 
 #[test]
 fn backoff_pauses_have_full_jitter() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
+    use kindling::http::{HttpClient, HttpOptions};
     use std::time::Instant;
     // 503 without Retry-After: the first pause is random in [0, 100 ms) for each client.
     let url = format!("{}2009-04-04/user-data", metadata_server(unavailable).base);

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use nix::sys::termios;
 use serde_json::Value;
 
-use crate::datasource::http::USER_DATA_CAP;
 use crate::datasource::later;
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::USER_DATA_CAP;
 use crate::metadata::Metadata;
 
 const EOT: u8 = 0x04;
