@@ -270,7 +270,7 @@ fn located(lines: &[&str], line: usize, col: usize, info: &str) -> SyntaxError {
 }
 
 /// The text's lines as YAML counts them: LF, CRLF and a lone CR each end a line.
-fn yaml_lines(text: &str) -> Vec<&str> {
+pub(crate) fn yaml_lines(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
