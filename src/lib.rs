@@ -24,7 +24,8 @@
 //! - [`validate`]: `kindling validate`: one payload in, every finding out, part by part.
 //! - [`config`]: the cloud-config, parsed once: the YAML tree with positions, the schema, the
 //!   checks and the typed model.
-//! - [`userdata`]: what a payload is: detection, gzip, multipart MIME, address substitution.
+//! - [`userdata`]: what a payload is: detection, gzip, multipart MIME, address substitution, and
+//!   the base64 and quoted-printable decoders that config shares.
 //! - [`metadata`]: what a datasource says about the machine besides its user-data.
 //! - [`report`]: findings at a line and column, and the formats they are printed in.
 //! - [`rules`]: the validator's rules, declared once: each finding's code, severity and meaning.

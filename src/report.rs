@@ -110,6 +110,59 @@ fn excerpt_line(line: &str, col: usize) -> (String, String) {
     (shown, caret_pad)
 }
 
+/// One line of a report, whoever found it: the validator's findings and `kindling convert`'s
+/// are written by the same two functions, so a reader (or a tool) reads both alike.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Entry<'a> {
+    pub kind: Severity,
+    pub code: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub message: &'a str,
+}
+
+/// `FILE:LINE:COL: KIND[CODE]: MESSAGE` for each entry, then the line of `source` it points
+/// at and a caret under the column.
+pub fn human<'a>(file: &str, source: &str, entries: impl IntoIterator<Item = Entry<'a>>) -> String {
+    let mut out = String::new();
+    // Split once: a config with thousands of findings must not be rescanned for each.
+    let lines: Vec<&str> = source.lines().collect();
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "{file}:{}:{}: {}[{}]: {}",
+            e.line,
+            e.column,
+            e.kind.as_str(),
+            e.code,
+            e.message
+        );
+        let Some(line) = e.line.checked_sub(1).and_then(|i| lines.get(i)) else {
+            continue;
+        };
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let gutter = e.line.to_string();
+        let pad = " ".repeat(gutter.len());
+        let (shown, caret_pad) = excerpt_line(line, e.column);
+        let _ = writeln!(out, "{pad} |\n{gutter} | {shown}\n{pad} | {caret_pad}^");
+    }
+    out
+}
+
+/// One JSON object: `{"file":…,"entries":[{"kind","code","line","column","message"}]}`.
+pub fn json<'a>(file: &str, entries: impl IntoIterator<Item = Entry<'a>>) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        file: &'a str,
+        entries: Vec<Entry<'a>>,
+    }
+    let out = Out {
+        file,
+        entries: entries.into_iter().collect(),
+    };
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
 /// The findings for one input, with the text they point into (decompressed when the input was
 /// gzip) so that the human format can show the offending line.
 #[derive(Debug, Clone, Default)]
@@ -128,62 +181,25 @@ impl Report {
             .any(|f| f.severity == Severity::Warning)
     }
 
-    /// `FILE:LINE:COL: KIND: MESSAGE`, then the source line and a caret under the column.
+    /// The findings as report entries.
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        self.findings.iter().map(|f| Entry {
+            kind: f.severity,
+            code: f.code.name(),
+            line: f.pos.line,
+            column: f.pos.col,
+            message: &f.message,
+        })
+    }
+
+    /// `FILE:LINE:COL: KIND[CODE]: MESSAGE`, then the source line and a caret under the column.
     pub fn to_human(&self, file: &str) -> String {
-        let mut out = String::new();
-        let lines: Vec<&str> = self.source.lines().collect();
-        for f in &self.findings {
-            let _ = writeln!(
-                out,
-                "{file}:{}:{}: {}[{}]: {}",
-                f.pos.line,
-                f.pos.col,
-                f.severity.as_str(),
-                f.code.name(),
-                f.message
-            );
-            let Some(line) = f.pos.line.checked_sub(1).and_then(|i| lines.get(i)) else {
-                continue;
-            };
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let gutter = f.pos.line.to_string();
-            let pad = " ".repeat(gutter.len());
-            let (shown, caret_pad) = excerpt_line(line, f.pos.col);
-            let _ = writeln!(out, "{pad} |\n{gutter} | {shown}\n{pad} | {caret_pad}^");
-        }
-        out
+        human(file, &self.source, self.entries())
     }
 
     /// One JSON object: `{"file":…,"entries":[{"kind","code","line","column","message"}]}`.
     pub fn to_json(&self, file: &str) -> String {
-        #[derive(Serialize)]
-        struct Entry<'a> {
-            kind: Severity,
-            code: &'static str,
-            line: usize,
-            column: usize,
-            message: &'a str,
-        }
-        #[derive(Serialize)]
-        struct Out<'a> {
-            file: &'a str,
-            entries: Vec<Entry<'a>>,
-        }
-        let out = Out {
-            file,
-            entries: self
-                .findings
-                .iter()
-                .map(|f| Entry {
-                    kind: f.severity,
-                    code: f.code.name(),
-                    line: f.pos.line,
-                    column: f.pos.col,
-                    message: &f.message,
-                })
-                .collect(),
-        };
-        serde_json::to_string(&out).unwrap_or_default()
+        json(file, self.entries())
     }
 
     /// The reference's `-validate` log lines: `line N: KIND: MESSAGE`.

@@ -1,25 +1,12 @@
 //! Decoding of `write_files` content by its `encoding`, and of `!!binary` scalars.
 //! Stricter than the reference: a truncated gzip stream is an error, not a silent short file.
 
-use base64::Engine as _;
+use crate::userdata::{self, LastSymbol};
 
-use crate::userdata;
-
-/// Base64 as cloud-configs carry it: line breaks and blanks inside are not data, padding optional.
+/// Base64 as cloud-configs carry it: line breaks and blanks inside are not data, padding
+/// optional, and stray bits in the last symbol ignored as Go's decoder (the reference's) does.
 pub fn base64(text: &[u8]) -> Result<Vec<u8>, String> {
-    let compact: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-            // Go's decoder, which the reference uses, ignores stray bits in the last symbol.
-            .with_decode_allow_trailing_bits(true),
-    );
-    engine.decode(&compact).map_err(|e| match e {
+    userdata::base64(text, LastSymbol::AnyTrailingBits).map_err(|e| match e {
         base64::DecodeError::InvalidByte(at, byte) => {
             format!("invalid base64 character {:?} at offset {at}", byte as char)
         }

@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
 use super::{butane, ignition, Options, Platform, Refused, Spec};
 use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
-use crate::report::Format;
+use crate::report::{self, Format};
+use crate::rules::Severity;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -38,23 +38,6 @@ pub struct ConvertArgs {
 pub enum To {
     Ignition,
     Butane,
-}
-
-/// The source line under a finding and a caret at its column; `lines` is the source split
-/// once (a config with thousands of findings must not rescan it for each).
-fn excerpt(out: &mut String, lines: &[&str], line: usize, col: usize) {
-    let Some(text) = line.checked_sub(1).and_then(|i| lines.get(i)) else {
-        return;
-    };
-    let text = text.strip_suffix('\r').unwrap_or(text);
-    let gutter = line.to_string();
-    let pad = " ".repeat(gutter.len());
-    let caret: String = text
-        .chars()
-        .take(col.saturating_sub(1))
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let _ = writeln!(out, "{pad} |\n{gutter} | {text}\n{pad} | {caret}^");
 }
 
 pub fn run(args: &ConvertArgs) -> i32 {
@@ -104,16 +87,16 @@ pub fn run(args: &ConvertArgs) -> i32 {
     };
     let converted = match super::convert(&data, &options) {
         Ok(c) => c,
-        Err(Refused::Invalid(report)) => {
+        Err(Refused::Invalid(invalid)) => {
             let mut err = match args.format {
-                Format::Human => report.to_human(shown),
-                Format::Json => report.to_json(shown) + "\n",
+                Format::Human => invalid.to_human(shown),
+                Format::Json => invalid.to_json(shown) + "\n",
             };
             if args.format == Format::Human {
-                let errors = report
+                let errors = invalid
                     .findings
                     .iter()
-                    .filter(|f| f.severity == crate::rules::Severity::Error)
+                    .filter(|f| f.severity == Severity::Error)
                     .count();
                 let _ = writeln!(
                     err,
@@ -125,60 +108,24 @@ pub fn run(args: &ConvertArgs) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let mut report = String::new();
-    match args.format {
+    let entries = converted.findings.iter().map(super::Finding::entry);
+    let findings = match args.format {
         Format::Human => {
-            let lines: Vec<&str> = converted.source.lines().collect();
-            for f in &converted.findings {
-                let _ = writeln!(
-                    report,
-                    "{shown}:{}:{}: warning[{}]: {}",
-                    f.pos.line, f.pos.col, f.code, f.message
-                );
-                excerpt(&mut report, &lines, f.pos.line, f.pos.col);
-            }
+            let mut text = report::human(shown, &converted.source, entries);
             let n = converted.findings.len();
             if n > 0 {
                 let _ = writeln!(
-                    report,
+                    text,
                     "{n} finding{}: the config does not do exactly what `kindling apply` does there{}",
                     if n == 1 { "" } else { "s" },
                     if args.strict { "; nothing written (--strict)" } else { "" }
                 );
             }
+            text
         }
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Entry<'a> {
-                kind: &'static str,
-                code: &'static str,
-                line: usize,
-                column: usize,
-                message: &'a str,
-            }
-            #[derive(Serialize)]
-            struct Out<'a> {
-                file: &'a str,
-                entries: Vec<Entry<'a>>,
-            }
-            let out = Out {
-                file: shown,
-                entries: converted
-                    .findings
-                    .iter()
-                    .map(|f| Entry {
-                        kind: "warning",
-                        code: f.code,
-                        line: f.pos.line,
-                        column: f.pos.col,
-                        message: &f.message,
-                    })
-                    .collect(),
-            };
-            report = serde_json::to_string(&out).unwrap_or_default() + "\n";
-        }
-    }
-    let _ = std::io::stderr().write_all(report.as_bytes());
+        Format::Json => report::json(shown, entries) + "\n",
+    };
+    let _ = std::io::stderr().write_all(findings.as_bytes());
     if args.strict && !converted.findings.is_empty() {
         return EXIT_FAILURE;
     }

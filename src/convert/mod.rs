@@ -18,12 +18,11 @@ mod substitution;
 use std::collections::HashMap;
 use std::path::{Component, Path};
 
-use serde::Serialize;
-
 use crate::config::CloudConfig;
 use crate::metadata::{Addresses, Metadata};
 use crate::plan::{self, Part};
-use crate::report::{Pos, Report};
+use crate::report::{self, Pos, Report};
+use crate::rules::Severity;
 
 use input::{read_parts, Neutral, Source, BROKEN};
 use locate::Locator;
@@ -60,12 +59,25 @@ impl Options {
 }
 
 /// Something the Ignition config does differently from `kindling apply`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub code: &'static str,
-    #[serde(skip)]
     pub pos: Pos,
     pub message: String,
+}
+
+impl Finding {
+    /// The finding as a line of the report: convert's findings are all warnings (the config
+    /// is written; `--strict` makes them fatal).
+    pub fn entry(&self) -> report::Entry<'_> {
+        report::Entry {
+            kind: Severity::Warning,
+            code: self.code,
+            line: self.pos.line,
+            column: self.pos.col,
+            message: &self.message,
+        }
+    }
 }
 
 #[derive(Debug)]

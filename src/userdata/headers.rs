@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
+use super::codec::{self, LastSymbol};
 
 /// A leading RFC 5322 header block: its fields, where the body starts, and where the block was
 /// cut short by a line that is not a header field.
@@ -347,30 +347,9 @@ fn split_extended(value: &str) -> Option<(&str, &str)> {
 
 /// `%XX` escapes decoded; a `%` that does not start one is kept.
 fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            if let Some(byte) = hex_pair(bytes.get(i + 1..i + 3)) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
+    let mut out = Vec::new();
+    codec::unescape_hex(text.as_bytes(), b'%', &mut out);
     out
-}
-
-/// The byte two hex digits stand for.
-fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
-    let hex = |b: &u8| char::from(*b).to_digit(16);
-    match pair? {
-        [high, low] => u8::try_from(hex(high)? * 16 + hex(low)?).ok(),
-        _ => None,
-    }
 }
 
 /// Text from octets in a declared charset, without tables: UTF-8 (invalid sequences replaced),
@@ -445,9 +424,7 @@ fn decode_word(word: &str) -> Option<String> {
     };
     let charset = charset.split('*').next().unwrap_or_default();
     let octets = match encoding {
-        "B" | "b" => base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT
-            .decode(encoded)
-            .ok()?,
+        "B" | "b" => codec::base64(encoded.as_bytes(), LastSymbol::Canonical).ok()?,
         "Q" | "q" => decode_q(encoded),
         _ => return None,
     };
@@ -462,20 +439,9 @@ fn decode_word(word: &str) -> Option<String> {
 
 /// RFC 2047 §4.2 "Q": `_` is a space, `=XX` a byte; a `=` that does not start one is kept.
 fn decode_q(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'=' {
-            if let Some(byte) = hex_pair(bytes.get(i + 1..i + 3)) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b == b'_' { b' ' } else { b });
-        i += 1;
-    }
+    // An escape's two hex digits are never `_`, so spaces can be put back first.
+    let mut out = Vec::new();
+    codec::unescape_hex(text.replace('_', " ").as_bytes(), b'=', &mut out);
     out
 }
 

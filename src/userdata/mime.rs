@@ -3,8 +3,7 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
-
+use super::codec::{self, LastSymbol};
 use super::gzip;
 use super::headers::{self, HeaderBlock};
 use super::{detect, Kind};
@@ -404,7 +403,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         Some((enc, _)) if matches!(enc.as_str(), "" | "7bit" | "8bit" | "binary") => {
             (Cow::Borrowed(raw), span.place.is_verbatim())
         }
-        Some((enc, _)) if enc == "base64" => match decode_base64(raw) {
+        Some((enc, _)) if enc == "base64" => match codec::base64(raw, LastSymbol::Canonical) {
             Ok(decoded) => (Cow::Owned(decoded), false),
             Err(e) => {
                 fail(
@@ -416,7 +415,7 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
             }
         },
         Some((enc, _)) if enc == "quoted-printable" => {
-            (Cow::Owned(decode_quoted_printable(raw)), false)
+            (Cow::Owned(codec::quoted_printable(raw)), false)
         }
         Some((enc, line)) => {
             fail(
@@ -632,69 +631,4 @@ fn content_end(data: &[u8], start: usize, next_delimiter: usize) -> usize {
 fn count_lines_before(data: &[u8], offset: usize) -> usize {
     let head = data.get(..offset).unwrap_or(data);
     head.iter().filter(|&&b| b == b'\n').count()
-}
-
-/// Standard base64, ignoring line breaks and other whitespace; padding optional.
-fn decode_base64(raw: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
-    let compact: Vec<u8> = raw
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT.decode(compact)
-}
-
-/// Quoted-printable (RFC 2045 §6.7): `=XX` escapes and `=` soft line breaks are decoded,
-/// trailing blanks that transport may have added are dropped, and a malformed `=` is kept as
-/// is, as the RFC recommends for robustness. Hard line breaks stay as written (LF or CRLF).
-fn decode_quoted_printable(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let (line, eol, next): (&[u8], &[u8], &[u8]) = match rest.iter().position(|&b| b == b'\n') {
-            Some(n) => {
-                let line = rest.get(..n).unwrap_or_default();
-                let next = rest.get(n + 1..).unwrap_or_default();
-                match line.strip_suffix(b"\r") {
-                    Some(l) => (l, b"\r\n", next),
-                    None => (line, b"\n", next),
-                }
-            }
-            None => (rest, b"", &[]),
-        };
-        let end = line
-            .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
-            .map_or(0, |i| i + 1);
-        let line = line.get(..end).unwrap_or_default();
-        match line.strip_suffix(b"=") {
-            Some(soft) => unescape_qp(soft, &mut out),
-            None => {
-                unescape_qp(line, &mut out);
-                out.extend_from_slice(eol);
-            }
-        }
-        rest = next;
-    }
-    out
-}
-
-fn unescape_qp(line: &[u8], out: &mut Vec<u8>) {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut i = 0;
-    while let Some(&b) = line.get(i) {
-        if b == b'=' {
-            if let (Some(h), Some(l)) = (
-                line.get(i + 1).and_then(|&c| hex(c)),
-                line.get(i + 2).and_then(|&c| hex(c)),
-            ) {
-                // Two hex digits are at most 0xff.
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'='));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
 }

@@ -1,6 +1,7 @@
 //! Detects what kind of user-data a payload is, gunzips it, and splits multipart MIME into parts.
 //! Shared by `validate` and `apply`, which order the detection rules differently (reference §1.7).
 
+mod codec;
 mod gzip;
 mod headers;
 mod mime;
@@ -9,6 +10,7 @@ mod substitute;
 #[cfg(test)]
 mod tests;
 
+pub use codec::{base64, LastSymbol};
 pub use gzip::{gunzip, gunzip_limited, gunzip_payload, is_gzip, GzipError, MAX_DECOMPRESSED};
 pub use mime::{split_multipart, MimeError, Part, PartKind, Split, MAX_ITEMS, MAX_NESTING};
 pub use substitute::{substitute, substitute_noting};
