@@ -15,8 +15,9 @@ use crate::apply::systemd::{dbus::DbusSystemd, offline::OfflineSystemd, Systemd}
 use crate::cmd::color::ColorChoice;
 use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use crate::datasource;
+use crate::load;
 use crate::metadata::{Addresses, Metadata};
-use crate::plan::{self, load, show};
+use crate::plan::{self, show};
 use crate::report::{Format, Report};
 use crate::rules::Severity;
 use crate::validate;
@@ -789,14 +790,13 @@ fn apply_flow(
         },
     };
     let state = TargetState::new(root, systemd);
-    let mut plan = plan::plan_with_network(
-        &loaded.parts,
-        &input.metadata,
-        &addrs,
-        &network,
-        &state,
-        options,
-    );
+    let inputs = plan::Inputs {
+        parts: &loaded.parts,
+        metadata: &input.metadata,
+        addrs: &addrs,
+        network: &network,
+    };
+    let mut plan = plan::plan(&inputs, &state, options);
     if let Some(e) = &input.user_data_error {
         // The metadata still applies; the missing user-data is a failure that plan shows
         // and apply counts, in the same place.

@@ -558,11 +558,17 @@ pub fn plan(data: &[u8]) {
         public_ipv6: None,
         private_ipv6: Some("fd00::7".into()),
     };
-    let loaded = plan::load::load(data, &addrs);
+    let loaded = crate::load::load(data, &addrs);
     let options = plan::Options::default();
+    let inputs = plan::Inputs {
+        parts: &loaded.parts,
+        metadata: &metadata,
+        addrs: &addrs,
+        network: &[],
+    };
     let mut mem = Mem::machine();
-    let first = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
-    let again = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
+    let first = plan::plan(&inputs, &mem, &options);
+    let again = plan::plan(&inputs, &mem, &options);
     assert_eq!(first, again, "planning the same input twice differs");
     let _ = plan::show::render_plan(&first, &mem, true);
     for step in &first.steps {
@@ -578,7 +584,7 @@ pub fn plan(data: &[u8]) {
         }
     }
     mem.carry_out(&first);
-    let second = plan::plan(&loaded.parts, &metadata, &addrs, &mem, &options);
+    let second = plan::plan(&inputs, &mem, &options);
     for step in &second.steps {
         let Some(key) = converges_key(&step.action) else {
             continue;
@@ -625,13 +631,12 @@ pub fn fields(data: &[u8]) {
     for line in text.lines() {
         let _ = config::sshkey::check_public_key(line);
         let _ = network::parse_cidr(line);
-        let _ = plan::parse_mode(Some(line));
         let _ = plan::hostname_label(line);
         let _ = config::values::check_unit_name(line);
         let _ = config::values::check_dropin_name(line);
         let _ = config::values::check_hostname(line);
         let _ = config::values::check_discovery_url(line);
-        let _ = config::values::check_permissions(line);
+        let _ = config::values::parse_permissions(line);
         let _ = config::values::check_window_start(line);
         let _ = config::values::check_window_length(line);
         let _ = config::check::check_file_path(line);

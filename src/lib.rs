@@ -16,8 +16,10 @@
 //!   colour) and what every subcommand shares: exit statuses, reading an input.
 //! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
 //!   SSH keys, systemd over D-Bus or offline.
+//! - [`load`]: user-data bytes -> the parts apply plans (gunzip, detection in apply's order,
+//!   multipart split, address substitution, parse and check); the sibling of [`validate`].
 //! - [`plan`]: the pure half of apply: (parts, metadata, current state) -> ordered steps, and the
-//!   files they write, byte for byte.
+//!   files they write, byte for byte; one entry point, `plan::plan`.
 //! - [`datasource`]: where user-data and metadata come from: one module per source behind one
 //!   trait, the HTTP client, the race between enabled sources.
 //! - [`network`]: a datasource's network config as systemd-networkd units.
@@ -40,6 +42,7 @@ pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod load;
 pub mod logging;
 pub mod metadata;
 pub mod network;

@@ -4,7 +4,9 @@
 
 use crate::config::check::{Entries, Value};
 use crate::config::schema::{self, Section};
-use crate::config::values::excerpt;
+pub use crate::config::schema::{ManageEtcHosts, RebootStrategy};
+use crate::config::values::{self, excerpt};
+use crate::unit::UnitCommand;
 
 /// An entry apply must skip whole, because the validator found errors inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +31,7 @@ pub type Checked<T> = Result<T, Rejected>;
 pub struct CloudConfig {
     pub hostname: Option<Checked<String>>,
     pub ssh_authorized_keys: Checked<Vec<String>>,
-    pub manage_etc_hosts: Option<Checked<String>>,
+    pub manage_etc_hosts: Option<Checked<ManageEtcHosts>>,
     pub users: Vec<Checked<User>>,
     pub write_files: Vec<Checked<WriteFile>>,
     pub coreos: Coreos,
@@ -81,8 +83,9 @@ pub struct WriteFile {
     /// Already decoded by its `encoding`.
     pub content: Vec<u8>,
     pub owner: Option<String>,
-    /// The literal text (`"0644"`, `"755"`); validated as octal.
-    pub permissions: Option<String>,
+    /// The mode to write, all bits kept: `permissions` read as octal, or 0644 when it is unset
+    /// (the reference's default; an invalid value rejects the entry instead).
+    pub mode: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +129,7 @@ pub enum EnvValue {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Update {
-    pub reboot_strategy: Option<String>,
+    pub reboot_strategy: Option<RebootStrategy>,
     pub group: Option<String>,
     pub server: Option<String>,
 }
@@ -146,7 +149,7 @@ pub struct Unit {
     pub runtime: bool,
     pub enable: bool,
     pub content: Option<String>,
-    pub command: Option<String>,
+    pub command: Option<UnitCommand>,
     pub mask: bool,
     pub drop_ins: Vec<Checked<DropIn>>,
 }
@@ -215,15 +218,37 @@ impl Builder {
         what: impl FnOnce() -> String,
         build: impl FnOnce(&mut Self) -> T,
     ) -> Checked<T> {
-        if e.invalid.is_empty() {
-            // An entry skipped for an error is not applied in any form, so its notes are moot.
-            self.warnings.extend(e.lenient.iter().cloned());
-            Ok(build(self))
-        } else {
-            Err(Rejected {
+        self.typed_entry(e, what, |b| Ok(build(b)))
+    }
+
+    /// [`Builder::entry`] for an entry whose checked text the model reads into a type (a
+    /// mode, an enum): the checker validated that text by the same rule, so a value that does
+    /// not read would be a disagreement between the two, and rejects the entry rather than
+    /// stand in for a default.
+    fn typed_entry<T>(
+        &mut self,
+        e: &Entries,
+        what: impl FnOnce() -> String,
+        build: impl FnOnce(&mut Self) -> Result<T, String>,
+    ) -> Checked<T> {
+        if !e.invalid.is_empty() {
+            return Err(Rejected {
                 what: what(),
                 reasons: e.invalid.iter().map(|(_, r)| r.clone()).collect(),
-            })
+            });
+        }
+        let lenient = e.lenient.clone();
+        match build(self) {
+            Ok(t) => {
+                // An entry skipped for an error is not applied in any form, so its notes are
+                // moot.
+                self.warnings.extend(lenient);
+                Ok(t)
+            }
+            Err(why) => Err(Rejected {
+                what: what(),
+                reasons: vec![format!("line {}: {why}", e.pos.line)],
+            }),
         }
     }
 
@@ -319,8 +344,33 @@ fn user(e: &Entries) -> User {
     }
 }
 
-fn write_file(e: &Entries) -> WriteFile {
-    WriteFile {
+/// A checked string field read into its type; None when unset or empty (the reference's unset).
+fn typed<T>(
+    e: &Entries,
+    key: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match string(e, key).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => parse(&text)
+            .map(Some)
+            .map_err(|why| format!("invalid value {} for {key}: {why}", excerpt(&text, 20))),
+    }
+}
+
+/// The allowed-set rule's reading of an enum: its one spelling of each value.
+fn one_of<T>(
+    parse: impl Fn(&str) -> Option<T>,
+    allowed: &'static [&'static str],
+) -> impl FnOnce(&str) -> Result<T, String> {
+    move |text| {
+        values::one_of(text, allowed)?;
+        parse(text).ok_or_else(|| format!("{text:?} has no meaning here"))
+    }
+}
+
+fn write_file(e: &Entries) -> Result<WriteFile, String> {
+    Ok(WriteFile {
         path: string(e, "path").unwrap_or_default(),
         content: match e.get("content") {
             Some(Value::Bytes(b)) => b.clone(),
@@ -328,8 +378,8 @@ fn write_file(e: &Entries) -> WriteFile {
             _ => Vec::new(),
         },
         owner: string(e, "owner").filter(|s| !s.is_empty()),
-        permissions: string(e, "permissions").filter(|s| !s.is_empty()),
-    }
+        mode: typed(e, "permissions", values::parse_permissions)?.unwrap_or(0o644),
+    })
 }
 
 impl CloudConfig {
@@ -350,13 +400,19 @@ impl CloudConfig {
                 Some(r) => Err(r),
                 None => match get("update") {
                     None => Ok(Update::default()),
-                    Some(u) => b.entry(
+                    Some(u) => b.typed_entry(
                         u,
                         || "coreos.update".into(),
-                        |_| Update {
-                            reboot_strategy: string(u, "reboot_strategy").filter(|s| !s.is_empty()),
-                            group: string(u, "group").filter(|s| !s.is_empty()),
-                            server: string(u, "server").filter(|s| !s.is_empty()),
+                        |_| {
+                            Ok(Update {
+                                reboot_strategy: typed(
+                                    u,
+                                    "reboot_strategy",
+                                    one_of(RebootStrategy::parse, &RebootStrategy::NAMES),
+                                )?,
+                                group: string(u, "group").filter(|s| !s.is_empty()),
+                                server: string(u, "server").filter(|s| !s.is_empty()),
+                            })
                         },
                     ),
                 },
@@ -385,16 +441,21 @@ impl CloudConfig {
             .map(|c| {
                 maps(c, "units")
                     .map(|u| {
-                        b.entry(
+                        b.typed_entry(
                             u,
                             || named("unit", u, "name"),
                             |b| {
                                 let name = string(u, "name").unwrap_or_default();
-                                Unit {
+                                let command = typed(
+                                    u,
+                                    "command",
+                                    one_of(UnitCommand::parse, &UnitCommand::NAMES),
+                                )?;
+                                Ok(Unit {
                                     runtime: boolean(u, "runtime"),
                                     enable: boolean(u, "enable"),
                                     content: string(u, "content"),
-                                    command: string(u, "command").filter(|s| !s.is_empty()),
+                                    command,
                                     mask: boolean(u, "mask"),
                                     drop_ins: maps(u, "drop_ins")
                                         .map(|d| {
@@ -416,7 +477,7 @@ impl CloudConfig {
                                         })
                                         .collect(),
                                     name,
-                                }
+                                })
                             },
                         )
                     })
@@ -438,7 +499,20 @@ impl CloudConfig {
             None => string(root, key).filter(|s| !s.is_empty()).map(Ok),
         };
         let hostname = scalar("hostname");
-        let manage_etc_hosts = scalar("manage_etc_hosts");
+        let manage_etc_hosts = scalar("manage_etc_hosts").map(|checked| {
+            checked.and_then(|text| {
+                one_of(ManageEtcHosts::parse, &ManageEtcHosts::NAMES)(&text).map_err(|why| {
+                    Rejected {
+                        what: "manage_etc_hosts".into(),
+                        reasons: vec![format!(
+                            "line {}: invalid value {} for manage_etc_hosts: {why}",
+                            root.pos.line,
+                            excerpt(&text, 20)
+                        )],
+                    }
+                })
+            })
+        });
         let ssh_authorized_keys =
             match Builder::key_errors(root, Some("ssh_authorized_keys"), "ssh_authorized_keys") {
                 Some(r) => Err(r),
@@ -448,7 +522,7 @@ impl CloudConfig {
             .map(|u| b.entry(u, || named("user", u, "name"), |_| user(u)))
             .collect();
         let write_files = maps(root, "write_files")
-            .map(|w| b.entry(w, || named("write_files", w, "path"), |_| write_file(w)))
+            .map(|w| b.typed_entry(w, || named("write_files", w, "path"), |_| write_file(w)))
             .collect();
         // In document order, as the validator lists them.
         let line = |w: &String| -> usize {
@@ -513,7 +587,7 @@ mod tests {
     fn reads_every_section() {
         let c = config(include_str!("../../testdata/cloud-configs/demo.yml"));
         assert_eq!(c.hostname, Some(Ok("worker-07.eu-west.example.net".into())));
-        assert_eq!(c.manage_etc_hosts, Some(Ok("localhost".into())));
+        assert_eq!(c.manage_etc_hosts, Some(Ok(ManageEtcHosts::Localhost)));
         assert_eq!(c.ssh_authorized_keys.as_ref().unwrap().len(), 1);
         let users = ok(&c.users);
         let files = ok(&c.write_files);
@@ -526,15 +600,15 @@ mod tests {
         assert!(String::from_utf8_lossy(&files[0].content).contains("journald"));
         assert!(String::from_utf8_lossy(&files[1].content).starts_with("KUBELET"));
         assert_eq!(files[1].owner.as_deref(), Some("deploy"));
-        assert_eq!(files[2].permissions.as_deref(), Some("0755"));
+        assert_eq!(files[2].mode, 0o755);
         let oem = c.coreos.oem.as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
             (oem.id.as_str(), oem.name.as_deref()),
             ("kindling-demo", Some("Kindling Demo Cloud"))
         );
         assert_eq!(
-            c.coreos.update.as_ref().unwrap().reboot_strategy.as_deref(),
-            Some("etcd-lock")
+            c.coreos.update.as_ref().unwrap().reboot_strategy,
+            Some(RebootStrategy::EtcdLock)
         );
         assert_eq!(
             c.coreos.update.as_ref().unwrap().group.as_deref(),
@@ -546,7 +620,7 @@ mod tests {
             "40-flannel.conf"
         );
         assert!(units[1].enable);
-        assert_eq!(units[1].command.as_deref(), Some("start"));
+        assert_eq!(units[1].command, Some(UnitCommand::Start));
         assert!(units[2].runtime);
         assert!(units[3].mask);
         assert_eq!(
@@ -577,8 +651,8 @@ mod tests {
         let c = config("#cloud-config\nssh-authorized-keys: [k]\ncoreos:\n  update:\n    reboot-strategy: reboot\n  units:\n    - name: a.service\n      drop-ins:\n        - name: 1.conf\n          content: x\n");
         assert_eq!(c.ssh_authorized_keys, Ok(vec!["k".to_string()]));
         assert_eq!(
-            c.coreos.update.as_ref().unwrap().reboot_strategy.as_deref(),
-            Some("reboot")
+            c.coreos.update.as_ref().unwrap().reboot_strategy,
+            Some(RebootStrategy::Reboot)
         );
         assert_eq!(ok(&c.coreos.units)[0].drop_ins.len(), 1);
     }
@@ -587,13 +661,49 @@ mod tests {
     fn string_fields_keep_literal_text_and_bools_take_yaml_1_1() {
         let c = config("#cloud-config\nwrite_files:\n  - path: /a\n    permissions: 0644\n    content: off\nusers:\n  - name: u\n    system: yes\n    no_create_home: off\ncoreos:\n  update:\n    reboot_strategy: off\n");
         let (files, users) = (ok(&c.write_files), ok(&c.users));
-        assert_eq!(files[0].permissions.as_deref(), Some("0644"));
+        assert_eq!(files[0].mode, 0o644);
         assert_eq!(files[0].content, b"off");
         assert!(users[0].system && !users[0].no_create_home);
         assert_eq!(
-            c.coreos.update.as_ref().unwrap().reboot_strategy.as_deref(),
-            Some("off")
+            c.coreos.update.as_ref().unwrap().reboot_strategy,
+            Some(RebootStrategy::Off)
         );
+    }
+
+    #[test]
+    fn a_binary_tag_carries_no_value_past_its_rule() {
+        // "7", "launch", "bogus", "foo" and "bogus": each outside its allowed set once decoded,
+        // so each entry is rejected whole, as the same text would be without the tag.
+        let p = parse("#cloud-config\nwrite_files:\n  - path: /a\n    permissions: !!binary Nw==\n  - path: /b\n    encoding: !!binary Ym9ndXM=\n    content: x\nmanage_etc_hosts: !!binary Zm9v\ncoreos:\n  update:\n    reboot_strategy: !!binary Ym9ndXM=\n  units:\n    - name: a.service\n      command: !!binary bGF1bmNo\n");
+        let c = &p.config;
+        let reason = |r: &Checked<WriteFile>| r.as_ref().unwrap_err().reasons.join("; ");
+        assert!(reason(&c.write_files[0]).contains("invalid value \"7\" for \"permissions\""));
+        assert!(reason(&c.write_files[1]).contains("invalid value \"bogus\" for \"encoding\""));
+        assert!(c.manage_etc_hosts.as_ref().unwrap().is_err());
+        assert!(c.coreos.update.is_err());
+        assert!(c.coreos.units[0].is_err());
+        // Decoded values inside their sets are read as the plain text would be.
+        let c = config("#cloud-config\nwrite_files:\n  - path: /a\n    permissions: !!binary MDYwMA==\n  - path: /b\n    encoding: !!binary YjY0\n    content: aGk=\nmanage_etc_hosts: !!binary bG9jYWxob3N0\ncoreos:\n  update:\n    reboot_strategy: !!binary b2Zm\n");
+        let files = ok(&c.write_files);
+        assert_eq!(files[0].mode, 0o600);
+        assert_eq!(files[1].content, b"hi");
+        assert_eq!(c.manage_etc_hosts, Some(Ok(ManageEtcHosts::Localhost)));
+        assert_eq!(
+            c.coreos.update.as_ref().unwrap().reboot_strategy,
+            Some(RebootStrategy::Off)
+        );
+    }
+
+    #[test]
+    fn the_enums_read_exactly_their_names() {
+        assert_eq!(RebootStrategy::NAMES, ["etcd-lock", "reboot", "off"]);
+        assert_eq!(ManageEtcHosts::NAMES, ["localhost"]);
+        for v in RebootStrategy::ALL {
+            assert_eq!(RebootStrategy::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(RebootStrategy::parse("best-effort"), None);
+        assert_eq!(RebootStrategy::parse("Off"), None);
+        assert_eq!(ManageEtcHosts::parse("LOCALHOST"), None);
     }
 
     #[test]
@@ -611,7 +721,7 @@ mod tests {
         let (users, units) = (ok(&c.users), ok(&c.coreos.units));
         assert_eq!(users[0].ssh_authorized_keys, vec!["a", "b"]);
         assert_eq!(units[1].name, "two.service");
-        assert_eq!(units[1].command.as_deref(), Some("start"));
+        assert_eq!(units[1].command, Some(UnitCommand::Start));
     }
 
     #[test]

@@ -176,15 +176,77 @@ pub const ENCODINGS: &[&str] = &[
     "gz+b64",
     "gzip+b64",
 ];
-pub const REBOOT_STRATEGIES: &[&str] = &["etcd-lock", "reboot", "off"];
 /// Values an older release took and a later one removed: (key, value, what to use instead).
 pub const REMOVED_VALUES: &[(&str, &str, &str)] = &[(
     "reboot_strategy",
     "best-effort",
     "locksmith removed \"best-effort\"; use \"reboot\" (reboot at once) or \"etcd-lock\" (reboot holding a cluster-wide lock)",
 )];
+
+/// `manage_etc_hosts`: the one value the reference acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManageEtcHosts {
+    /// Write /etc/hosts mapping the hostname to 127.0.0.1 and ::1.
+    Localhost,
+}
+
+impl ManageEtcHosts {
+    pub const ALL: [ManageEtcHosts; 1] = [ManageEtcHosts::Localhost];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ManageEtcHosts::Localhost => "localhost",
+        }
+    }
+
+    /// Their names, as a cloud-config spells them: the schema's allowed values.
+    pub const NAMES: [&'static str; 1] = [ManageEtcHosts::Localhost.as_str()];
+
+    pub fn parse(text: &str) -> Option<ManageEtcHosts> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+}
+
+/// `coreos.update.reboot_strategy`, locksmith's `REBOOT_STRATEGY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebootStrategy {
+    /// Reboot holding a cluster-wide lock in etcd.
+    EtcdLock,
+    /// Reboot at once after an update.
+    Reboot,
+    /// Never reboot: locksmithd is stopped and masked.
+    Off,
+}
+
+impl RebootStrategy {
+    pub const ALL: [RebootStrategy; 3] = [
+        RebootStrategy::EtcdLock,
+        RebootStrategy::Reboot,
+        RebootStrategy::Off,
+    ];
+
+    /// The value as update.conf and the config spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RebootStrategy::EtcdLock => "etcd-lock",
+            RebootStrategy::Reboot => "reboot",
+            RebootStrategy::Off => "off",
+        }
+    }
+
+    /// Their names, as a cloud-config spells them: the schema's allowed values.
+    pub const NAMES: [&'static str; 3] = [
+        RebootStrategy::EtcdLock.as_str(),
+        RebootStrategy::Reboot.as_str(),
+        RebootStrategy::Off.as_str(),
+    ];
+
+    pub fn parse(text: &str) -> Option<RebootStrategy> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+}
+
 pub const ETCD2_PROXY: &[&str] = &["on", "off", "readonly"];
-pub const MANAGE_ETC_HOSTS: &[&str] = &["localhost"];
 
 pub static ROOT: Section = Section {
     what: "cloud-config",
@@ -199,7 +261,7 @@ pub static ROOT: Section = Section {
             .doc("Users to create or update with useradd/usermod, with their passwords, groups and SSH keys"),
         f("write_files", Ty::List(&WRITE_FILE))
             .doc("Files to write atomically, with their content, encoding, owner and permissions"),
-        s("manage_etc_hosts").rule(Rule::OneOf(MANAGE_ETC_HOSTS))
+        s("manage_etc_hosts").rule(Rule::OneOf(&ManageEtcHosts::NAMES))
             .doc("\"localhost\" writes /etc/hosts mapping the hostname to 127.0.0.1 and ::1"),
         f("coreos", Ty::Map(&COREOS))
             .doc("CoreOS/Flatcar settings: units, update strategy, locksmith, flannel, OEM and the retired etcd, etcd2 and fleet"),
@@ -324,7 +386,7 @@ pub static UPDATE: Section = Section {
     env_prefix: None,
     fields: &[
         s("reboot_strategy")
-            .rule(Rule::OneOf(REBOOT_STRATEGIES))
+            .rule(Rule::OneOf(&RebootStrategy::NAMES))
             .env("REBOOT_STRATEGY")
             .doc("How the machine reboots after an update: etcd-lock, reboot or off (REBOOT_STRATEGY)"),
         s("group").env("GROUP")

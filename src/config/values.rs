@@ -292,8 +292,11 @@ fn check_port(after: &str) -> Result<(), String> {
     }
 }
 
-/// `^0?[0-7]{3,4}$`: three or four octal digits, optionally after one more leading zero.
-pub fn check_permissions(p: &str) -> Result<(), String> {
+/// `permissions` as the mode it sets, all bits kept (setuid, setgid, sticky included). The text
+/// is the reference's pattern `^0?[0-7]{3,4}$`: three or four octal digits, optionally after one
+/// more leading zero. The checker and the model both read it here, so what validates is what
+/// apply writes.
+pub fn parse_permissions(p: &str) -> Result<u32, String> {
     let octal = p.bytes().all(|b| (b'0'..=b'7').contains(&b));
     let ok = octal
         && match p.len() {
@@ -301,10 +304,11 @@ pub fn check_permissions(p: &str) -> Result<(), String> {
             5 => p.starts_with('0'),
             _ => false,
         };
-    if ok {
-        Ok(())
-    } else {
-        Err("expected an octal mode of 3 or 4 digits, such as \"0644\" or \"644\"".to_string())
+    match u32::from_str_radix(p, 8) {
+        Ok(mode) if ok => Ok(mode),
+        _ => {
+            Err("expected an octal mode of 3 or 4 digits, such as \"0644\" or \"644\"".to_string())
+        }
     }
 }
 
@@ -636,7 +640,7 @@ mod tests {
         for p in [
             "0644", "644", "0744", "00600", "4755", "0000", "777", "07777",
         ] {
-            assert_eq!(check_permissions(p), Ok(()), "{p}");
+            assert!(parse_permissions(p).is_ok(), "{p}");
         }
         for p in [
             "rw-------",
@@ -651,9 +655,17 @@ mod tests {
             "+644",
             "000000",
             "٠٦٤٤",
+            "0999",
+            "7",
         ] {
-            assert!(check_permissions(p).is_err(), "{p}");
+            assert!(parse_permissions(p).is_err(), "{p}");
         }
+        // Every bit is kept, setuid, setgid and sticky included.
+        assert_eq!(parse_permissions("4755"), Ok(0o4755));
+        assert_eq!(parse_permissions("744"), Ok(0o744));
+        assert_eq!(parse_permissions("0644"), Ok(0o644));
+        assert_eq!(parse_permissions("07777"), Ok(0o7777));
+        assert_eq!(parse_permissions("0000"), Ok(0));
     }
 
     #[test]

@@ -252,13 +252,13 @@ pub fn convert(data: &[u8], options: &Options) -> Result<Converted, Refused> {
     }
     let sources = read_parts(data);
     let parts: Vec<Part> = sources.iter().map(|s| s.part.clone()).collect();
-    let plan = plan::plan(
-        &parts,
-        &Metadata::default(),
-        &Addresses::default(),
-        &Neutral,
-        &plan::Options::default(),
-    );
+    let inputs = plan::Inputs {
+        parts: &parts,
+        metadata: &Metadata::default(),
+        addrs: &Addresses::default(),
+        network: &[],
+    };
+    let plan = plan::plan(&inputs, &Neutral, &plan::Options::default());
     let mut c = Converter {
         sources: &sources,
         options,

@@ -5,22 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{render, Action, FileKind, FileRole, Planner};
-use crate::config::model::CloudConfig;
+use crate::config::model::{CloudConfig, ManageEtcHosts};
 use crate::config::values;
 use crate::metadata::Addresses;
-
-/// `permissions` as a mode: octal text, all bits kept (setuid, setgid, sticky included).
-pub fn parse_mode(permissions: Option<&str>) -> Result<u32, String> {
-    let Some(p) = permissions else {
-        return Ok(0o644);
-    };
-    match u32::from_str_radix(p, 8) {
-        Ok(m) if m <= 0o7777 => Ok(m),
-        _ => Err(format!(
-            "unable to parse file permissions {p:?} as an octal mode"
-        )),
-    }
-}
 
 /// The path a `write_files` entry names, inside the target (relative ones are joined onto `/`,
 /// as the reference does).
@@ -114,18 +101,13 @@ impl Planner<'_> {
                 self.invalid(what, format!("{why}; not written"));
                 continue;
             }
-            match parse_mode(f.permissions.as_deref()) {
-                Ok(mode) => {
-                    self.file(
-                        path,
-                        f.content.clone(),
-                        mode,
-                        f.owner.clone(),
-                        FileRole::WriteFiles,
-                    );
-                }
-                Err(e) => self.invalid(what, e),
-            }
+            self.file(
+                path,
+                f.content.clone(),
+                f.mode,
+                f.owner.clone(),
+                FileRole::WriteFiles,
+            );
         }
         if let Some(Err(r)) = &c.coreos.oem {
             self.rejected(r);
@@ -165,7 +147,7 @@ impl Planner<'_> {
         if let Some(Err(r)) = &c.manage_etc_hosts {
             self.rejected(r);
         }
-        if matches!(&c.manage_etc_hosts, Some(Ok(m)) if m == "localhost") {
+        if c.manage_etc_hosts == Some(Ok(ManageEtcHosts::Localhost)) {
             self.file(
                 "/etc/hosts".into(),
                 render::etc_hosts(hostname).into_bytes(),

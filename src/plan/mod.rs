@@ -4,21 +4,20 @@
 mod action;
 pub mod diff;
 mod files;
-pub mod load;
 pub mod render;
 pub mod show;
 mod state;
 mod units;
 mod users;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::model::{CloudConfig, Rejected};
 use crate::config::values;
 use crate::metadata::{Addresses, Metadata};
+use crate::network::NetworkUnit;
 
 pub use action::{Action, FileRole, Part, Plan, Repair, Step, SHADOW_DATABASES, STAMPS};
-pub use files::parse_mode;
 pub use state::{Account, FileKind, FileStat, State};
 pub use units::unit_dir;
 use users::dedupe;
@@ -129,28 +128,30 @@ impl Planner<'_> {
     }
 }
 
-/// Plans everything the parts ask for, in the reference's order (FC): hostname, core's keys,
-/// then per part users, files, generated files, units, commands.
-pub fn plan(
-    parts: &[Part],
-    metadata: &Metadata,
-    addrs: &Addresses,
-    state: &dyn State,
-    options: &Options,
-) -> Plan {
-    plan_with_network(parts, metadata, addrs, &[], state, options)
+/// What one plan is made from, besides the machine it reads and the [`Options`].
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The user-data's parts, in order.
+    pub parts: &'a [Part],
+    /// The datasource's metadata: its hostname and SSH keys stand in when no part sets them.
+    pub metadata: &'a Metadata,
+    /// The addresses `$public_ipv4` and friends and /etc/environment take.
+    pub addrs: &'a Addresses,
+    /// The networkd units `--convert-netconf` made from the datasource's network config
+    /// (empty without it): written to /run/systemd/network before anything else, as the
+    /// reference does.
+    pub network: &'a [NetworkUnit],
 }
 
-/// [`plan`], with the networkd units `--convert-netconf` made from the datasource's network
-/// config: written to /run/systemd/network first, as the reference does before anything else.
-pub fn plan_with_network(
-    parts: &[Part],
-    metadata: &Metadata,
-    addrs: &Addresses,
-    network: &[crate::network::NetworkUnit],
-    state: &dyn State,
-    options: &Options,
-) -> Plan {
+/// Plans everything the inputs ask for, in the reference's order (FC): the network units,
+/// hostname, core's keys, then per part users, files, generated files, units, commands.
+pub fn plan(inputs: &Inputs<'_>, state: &dyn State, options: &Options) -> Plan {
+    let Inputs {
+        parts,
+        metadata,
+        addrs,
+        network,
+    } = *inputs;
     let mut p = Planner {
         state,
         options,
@@ -160,21 +161,7 @@ pub fn plan_with_network(
         new_groups: Vec::new(),
         core_keys: None,
     };
-    let mut network_changed = false;
-    for unit in network {
-        let path = Path::new("/run/systemd/network").join(&unit.name);
-        network_changed |= p.file(
-            path,
-            unit.content.clone().into_bytes(),
-            0o644,
-            None,
-            FileRole::Unit,
-        );
-    }
-    if network_changed {
-        p.push(Action::DaemonReload, true);
-        p.push(Action::RestartNetworkd, true);
-    }
+    p.network_units(network);
     let configs: Vec<(&str, &CloudConfig)> = parts
         .iter()
         .filter_map(|part| match part {

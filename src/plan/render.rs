@@ -1,7 +1,7 @@
 //! The files kindling generates, rendered byte for byte as reference.md §4.6 pins them (and
 //! better where decisions.md says so). Pure functions of their inputs; tested by exact string.
 
-use crate::config::model::{EnvSection, EnvValue, Oem, Update};
+use crate::config::model::{EnvSection, EnvValue, Oem, RebootStrategy, Update};
 
 /// Go's `%v` for a float64 (strconv's shortest `g`): the shortest text that reads back to the
 /// same value, in exponent form when the decimal exponent is below -4 or at least 6
@@ -145,7 +145,10 @@ pub fn oem_release(oem: &Oem) -> String {
 pub fn update_conf(base: &str, update: &Update) -> Option<String> {
     let mut pending: Vec<(&str, &str)> = [
         ("GROUP", update.group.as_deref()),
-        ("REBOOT_STRATEGY", update.reboot_strategy.as_deref()),
+        (
+            "REBOOT_STRATEGY",
+            update.reboot_strategy.map(RebootStrategy::as_str),
+        ),
         ("SERVER", update.server.as_deref()),
     ]
     .into_iter()
@@ -390,7 +393,7 @@ mod tests {
             "GROUP=master\nSERVER=http://foo.com\n"
         );
         let u = Update {
-            reboot_strategy: Some("etcd-lock".into()),
+            reboot_strategy: Some(RebootStrategy::EtcdLock),
             ..Default::default()
         };
         assert_eq!(

@@ -2,6 +2,7 @@
 //! processUnits and update-unit vectors (reference.md §7.1 vectors 12 and 17).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use super::*;
 use crate::config;
@@ -93,9 +94,12 @@ fn parts(text: &str) -> Vec<Part> {
 
 fn plan_of(text: &str, state: &Mem) -> Plan {
     plan(
-        &parts(text),
-        &Metadata::default(),
-        &Addresses::default(),
+        &Inputs {
+            parts: &parts(text),
+            metadata: &Metadata::default(),
+            addrs: &Addresses::default(),
+            network: &[],
+        },
         state,
         &Options::default(),
     )
@@ -266,9 +270,12 @@ fn hostnames_take_the_first_label_and_refuse_ip_addresses() {
         ..Default::default()
     };
     let p = plan(
-        &[],
-        &md,
-        &Addresses::default(),
+        &Inputs {
+            parts: &[],
+            metadata: &md,
+            addrs: &Addresses::default(),
+            network: &[],
+        },
         &Mem::default(),
         &Options::default(),
     );
@@ -283,9 +290,12 @@ fn metadata_hostname_and_keys_are_used() {
         ..Default::default()
     };
     let p = plan(
-        &[],
-        &md,
-        &Addresses::default(),
+        &Inputs {
+            parts: &[],
+            metadata: &md,
+            addrs: &Addresses::default(),
+            network: &[],
+        },
         &with_core(),
         &Options::default(),
     );
@@ -385,9 +395,12 @@ fn environment_is_merged_unless_written_by_write_files() {
         ..Default::default()
     };
     let p = plan(
-        &parts("#cloud-config\n"),
-        &Metadata::default(),
-        &addrs,
+        &Inputs {
+            parts: &parts("#cloud-config\n"),
+            metadata: &Metadata::default(),
+            addrs: &addrs,
+            network: &[],
+        },
         &Mem::default(),
         &Options::default(),
     );
@@ -396,15 +409,9 @@ fn environment_is_merged_unless_written_by_write_files() {
     };
     assert_eq!(path, Path::new("/etc/environment"));
     assert_eq!(content, b"COREOS_PRIVATE_IPV4=10.0.0.2\n");
-    let p = plan(
-        &parts(
+    let p = plan(&Inputs { parts: &parts(
             "#cloud-config\nwrite_files:\n  - path: /etc/../etc/environment\n    content: X=1\n",
-        ),
-        &Metadata::default(),
-        &addrs,
-        &Mem::default(),
-        &Options::default(),
-    );
+        ), metadata: &Metadata::default(), addrs: &addrs, network: &[] }, &Mem::default(), &Options::default());
     assert_eq!(p.steps.len(), 1);
 }
 
@@ -416,9 +423,12 @@ fn scripts_run_once_per_boot() {
     };
     let mut m = Mem::default();
     let p = plan(
-        std::slice::from_ref(&script),
-        &Metadata::default(),
-        &Addresses::default(),
+        &Inputs {
+            parts: std::slice::from_ref(&script),
+            metadata: &Metadata::default(),
+            addrs: &Addresses::default(),
+            network: &[],
+        },
         &m,
         &Options::default(),
     );
@@ -429,9 +439,12 @@ fn scripts_run_once_per_boot() {
     assert!(path.starts_with("/var/lib/coreos-cloudinit/scripts"));
     m.done.insert(stamp.clone());
     let p = plan(
-        &[script],
-        &Metadata::default(),
-        &Addresses::default(),
+        &Inputs {
+            parts: &[script],
+            metadata: &Metadata::default(),
+            addrs: &Addresses::default(),
+            network: &[],
+        },
         &m,
         &Options::default(),
     );
@@ -447,9 +460,20 @@ fn invalid_permissions_and_commands_are_reported_steps() {
     // The validator rejects 0999: the entry is skipped whole, never written with a default
     // mode (issue 8: a secret became world-readable).
     assert_eq!(got, vec!["+ invalid write_files \"/etc/a\""]);
-    assert!(parse_mode(Some("0999")).is_err());
-    assert_eq!(parse_mode(Some("4755")), Ok(0o4755));
-    assert_eq!(parse_mode(Some("744")), Ok(0o744));
+    // The model's mode is what the file gets, every bit of it.
+    let got = plan_of(
+        "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '4755'\n  - path: /etc/b\n    permissions: '744'\n  - path: /etc/c\n",
+        &Mem::default(),
+    );
+    let modes: Vec<u32> = got
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::WriteFile { mode, .. } => Some(*mode),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(modes, vec![0o4755, 0o744, 0o644]);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{render, Action, FileKind, FileRole, FileStat, Planner};
-use crate::config::model::{Checked, CloudConfig, Unit};
+use crate::config::model::{Checked, CloudConfig, RebootStrategy, Unit};
 use crate::config::values;
+use crate::network::NetworkUnit;
 use crate::unit::name::{is_network_unit, lacks_known_unit_suffix};
 use crate::unit::UnitCommand;
 
@@ -25,6 +26,25 @@ pub fn unit_dir(name: &str, runtime: bool) -> PathBuf {
 }
 
 impl Planner<'_> {
+    /// The networkd units `--convert-netconf` made; networkd restarts when one changes.
+    pub(super) fn network_units(&mut self, network: &[NetworkUnit]) {
+        let mut changed = false;
+        for unit in network {
+            let path = Path::new("/run/systemd/network").join(&unit.name);
+            changed |= self.file(
+                path,
+                unit.content.clone().into_bytes(),
+                0o644,
+                None,
+                FileRole::Unit,
+            );
+        }
+        if changed {
+            self.push(Action::DaemonReload, true);
+            self.push(Action::RestartNetworkd, true);
+        }
+    }
+
     /// The units of a part: the config's, then the four drop-in carriers, then the update units.
     /// An invalid section stands for its carrier (reported there); an invalid update section
     /// was reported with update.conf.
@@ -61,18 +81,18 @@ impl Planner<'_> {
         let Ok(update) = &c.coreos.update else {
             return units;
         };
-        match update.reboot_strategy.as_deref() {
-            Some("off") => units.push(Ok(Unit {
+        match update.reboot_strategy {
+            Some(RebootStrategy::Off) => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
                 mask: true,
-                command: Some("stop".into()),
+                command: Some(UnitCommand::Stop),
                 ..Default::default()
             })),
             Some(_) => units.push(Ok(Unit {
                 name: "locksmithd.service".into(),
                 runtime: true,
-                command: Some("restart".into()),
+                command: Some(UnitCommand::Restart),
                 ..Default::default()
             })),
             None => {}
@@ -80,7 +100,7 @@ impl Planner<'_> {
         if update.group.is_some() || update.server.is_some() {
             units.push(Ok(Unit {
                 name: "update-engine.service".into(),
-                command: Some("restart".into()),
+                command: Some(UnitCommand::Restart),
                 ..Default::default()
             }));
         }
@@ -197,18 +217,13 @@ impl Planner<'_> {
                     !enabled,
                 );
             }
-            if let Some(cmd) = unit.command.as_deref() {
-                match UnitCommand::parse(cmd) {
-                    Some(_) if unloadable => self.invalid(
-                        format!("{cmd} {}", values::excerpt(&unit.name, 60)),
-                        refused(cmd),
-                    ),
-                    Some(command) => commands.push((unit.name.clone(), command, touched)),
-                    None => self.invalid(
-                        format!("unit {}", unit.name),
-                        format!("unsupported systemd command {cmd:?}"),
-                    ),
-                }
+            match unit.command {
+                Some(command) if unloadable => self.invalid(
+                    format!("{} {}", command.as_str(), values::excerpt(&unit.name, 60)),
+                    refused(command.as_str()),
+                ),
+                Some(command) => commands.push((unit.name.clone(), command, touched)),
+                None => {}
             }
         }
         if reload {

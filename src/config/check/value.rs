@@ -54,6 +54,15 @@ impl Walker<'_> {
                                     ),
                                 );
                             }
+                            if matches!(field.rule, Rule::OneOf(_) | Rule::Permissions) {
+                                // A value with an allowed set is checked as its decoded text,
+                                // as the reference checks it and as apply reads it: a tag
+                                // does not carry a mode or a command past the rule.
+                                let text = String::from_utf8_lossy(&bytes).into_owned();
+                                return self
+                                    .rule(field, key, &text, rid)
+                                    .then_some(Value::Str(text));
+                            }
                             Some(Value::Bytes(bytes))
                         }
                         Err(e) => {
@@ -237,7 +246,7 @@ impl Walker<'_> {
                 Err(why) => invalid(self, why),
             },
             Rule::Permissions => {
-                values::check_permissions(text).map_or_else(|why| invalid(self, why), |()| true)
+                values::parse_permissions(text).map_or_else(|why| invalid(self, why), |_| true)
             }
             Rule::WindowStart => {
                 values::check_window_start(text).map_or_else(|why| invalid(self, why), |()| true)

@@ -1,5 +1,6 @@
 //! From user-data bytes to the parts apply plans: gunzip, detection in the reference's apply
-//! order, multipart split, address substitution per part, then parse and check.
+//! order, multipart split, address substitution per part, then parse and check. The sibling of
+//! `validate` (bytes to findings, in the validator's order); the planner only reads the parts.
 
 use crate::config;
 use crate::metadata::Addresses;
