@@ -1,5 +1,6 @@
-//! `make bench`: whole-process timings of `kindling validate` (the static release binary), its
-//! growth with document size, and peak memory; and `kindling convert` on the large config.
+//! `make bench`: instruction counts under callgrind and whole-process timings of `kindling
+//! validate` (the static release binary) beside `/bin/true`, the stripped binary's size, growth
+//! with document size, peak memory, and `kindling convert` on the large config.
 //! Measures and prints; never fails on a figure.
 
 use std::fmt::Write as _;
@@ -64,6 +65,28 @@ fn median_spawn(cmd: &Path, args: &[&str], runs: usize) -> Duration {
     times[times.len() / 2]
 }
 
+/// Instructions executed by `cmd args` under callgrind, whole process (dynamic loader and libc
+/// start-up included), from valgrind's `Collected :` line. Unlike wall time it barely moves on a
+/// loaded machine, so it is the figure to compare across changes.
+fn callgrind_instructions(cmd: &Path, args: &[&std::ffi::OsStr]) -> Result<u64, String> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().to_string())
+        })
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no `Collected :` line from valgrind: {}", stderr.trim()))
+}
+
 /// Peak resident set size in KiB, from GNU time's `%M`.
 fn peak_rss_kib(bin: &Path, file: &Path) -> Option<u64> {
     let out = Command::new("/usr/bin/time")
@@ -109,6 +132,19 @@ fn generated(files: usize, units: usize) -> String {
     s
 }
 
+/// 1234567 as "1,234,567".
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn main() {
     let bin = binary();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -116,7 +152,32 @@ fn main() {
     let small_lines = std::fs::read_to_string(&small).unwrap().lines().count();
     let mut report = String::new();
 
-    let floor = median_spawn(Path::new("/bin/true"), &[], 301);
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    let _ = writeln!(
+        report,
+        "binary: {} bytes ({:.2} MB), stripped static (target < 4,000,000)",
+        group_digits(size),
+        size as f64 / 1e6
+    );
+    let true_bin = Path::new("/bin/true");
+    match (
+        callgrind_instructions(true_bin, &[]),
+        callgrind_instructions(&bin, &["validate".as_ref(), small.as_os_str()]),
+    ) {
+        (Ok(floor), Ok(validate)) => {
+            let _ = writeln!(
+                report,
+                "instructions (callgrind): /bin/true {}, kindling validate small config {} (target <= 700,000)",
+                group_digits(floor),
+                group_digits(validate)
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = writeln!(report, "instructions not measured: {e}");
+        }
+    }
+
+    let floor = median_spawn(true_bin, &[], 301);
     let version = median_spawn(&bin, &["--version"], 301);
     let _ = writeln!(
         report,
@@ -128,8 +189,9 @@ fn main() {
     let t_small = median_wall(&bin, &small, 301);
     let _ = writeln!(
         report,
-        "small config ({small_lines} lines): median wall {:.3} ms over 301 runs (target < 1 ms)",
-        t_small.as_secs_f64() * 1e3
+        "small config ({small_lines} lines): median wall {:.3} ms over 301 runs, {:.3} ms above /bin/true (target < 1 ms)",
+        t_small.as_secs_f64() * 1e3,
+        (t_small.as_secs_f64() - floor.as_secs_f64()) * 1e3
     );
     match rss {
         Some(kib) => {

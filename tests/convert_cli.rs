@@ -74,6 +74,15 @@ fn json_report() {
         Some(b"#cloud-config\nwrite_files:\n  - path: /x\n    owner: \"u:\"\n    permissions: \"4700\"\n"),
     );
     assert_eq!(out.status.code(), Some(0));
+    // The validator's writer, byte for byte: one object, keys in this order, one line.
+    let raw = text(&out.stderr);
+    assert!(
+        raw.starts_with(
+            r#"{"file":"<stdin>","entries":[{"kind":"warning","code":"convert-owner","line":4,"column":"#
+        ) && raw.ends_with("\"}]}\n")
+            && raw.lines().count() == 1,
+        "{raw}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(report["file"], "<stdin>");
     assert_eq!(report["entries"].as_array().unwrap().len(), 1);
