@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -180,14 +182,13 @@ fn root_importing(url: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// `kindling apply --root` with `trust` as the only trust store.
 fn apply(root: &Path, config: &Path, trust: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kindling"));
+    let mut cmd = common::kindling();
     cmd.args(["apply", "--from-file"])
         .arg(config)
         .arg("--root")
         .arg(root)
         .env("SSL_CERT_FILE", trust)
-        .env_remove("SSL_CERT_DIR")
-        .env_remove("JOURNAL_STREAM");
+        .env_remove("SSL_CERT_DIR");
     // The import honours the environment's proxy; 127.0.0.1 must be reached directly.
     for proxy in [
         "http_proxy",
