@@ -26,8 +26,9 @@ build:
 
 test: build unit corpus
 
+# Tests that need root are marked #[ignore = "needs root"]; as root (as in CI) they run too.
 unit:
-	cargo test --locked
+	cargo test --locked $(if $(filter 0,$(shell id -u)),-- --include-ignored)
 
 # The shared acceptance corpus, when the checkout sits beside shared/ (as in CI).
 corpus: build

@@ -9,11 +9,14 @@
 //! by `make lint`) checks both, and that this list names every module of `src/`.
 //!
 //! - [`fuzzing`]: the fuzz targets' entry points; it may use anything, and nothing uses it.
-//! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings, dispatch
-//!   to the subcommands, and the boot job.
+//! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings and
+//!   dispatch to the subcommands; nothing else.
+//! - [`cmd`]: the subcommands, one file each with its arguments and its `run`, and what they
+//!   share: exit statuses, reading an input.
 //! - [`convert`]: `kindling convert`: the Ignition (or Butane) config that writes what apply would.
-//! - [`cmd`]: the subcommands around the boot job (schema, completions, man page, plan JSON,
-//!   colour) and what every subcommand shares: exit statuses, reading an input.
+//! - [`boot`]: the boot job behind `apply`, `plan` and the compat flags: fetch, read, plan,
+//!   apply, from one `BootOptions`.
+//! - [`color`]: colour for the human output of `validate` and `plan`.
 //! - [`apply`]: carries a plan out on the live host or an offline root: atomic files, accounts,
 //!   SSH keys, systemd over D-Bus or offline.
 //! - [`load`]: user-data bytes -> the parts apply plans (gunzip, detection in apply's order,
@@ -21,7 +24,7 @@
 //! - [`plan`]: the pure half of apply: (parts, metadata, current state) -> ordered steps, and the
 //!   files they write, byte for byte; one entry point, `plan::plan`.
 //! - [`datasource`]: where user-data and metadata come from: one module per source behind one
-//!   trait, the HTTP client, the race between enabled sources.
+//!   trait, the race between enabled sources.
 //! - [`network`]: a datasource's network config as systemd-networkd units.
 //! - [`validate`]: `kindling validate`: one payload in, every finding out, part by part.
 //! - [`config`]: the cloud-config, parsed once: the YAML tree with positions, the schema, the
@@ -32,17 +35,22 @@
 //! - [`report`]: findings at a line and column, and the formats they are printed in.
 //! - [`rules`]: the validator's rules, declared once: each finding's code, severity and meaning.
 //! - [`unit`]: systemd's vocabulary, pure: unit names, unit commands, unit-file lines.
+//! - [`http`]: the one HTTP client (datasources and SSH key imports): timeouts, caps, retries,
+//!   the platform's trust store.
 //! - [`logging`]: where the log goes: the journal, or plain stderr lines.
 //! - [`lines`]: a text's lines through a sparse index, in bounded memory whatever the text.
 
 pub mod apply;
+pub mod boot;
 pub mod cli;
 pub mod cmd;
+pub mod color;
 pub mod config;
 pub mod convert;
 pub mod datasource;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod lines;
 pub mod load;
 pub mod logging;

@@ -5,37 +5,11 @@
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn kindling() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kindling"))
-}
+mod common;
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// testdata/root (users root, core 500, groups docker 233, …) in a temporary directory.
-fn fresh_root() -> tempfile::TempDir {
-    fn copy_tree(from: &Path, to: &Path) {
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let dest = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                std::fs::create_dir_all(&dest).unwrap();
-                copy_tree(&entry.path(), &dest);
-            } else {
-                std::fs::copy(entry.path(), &dest).unwrap();
-            }
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/root"),
-        dir.path(),
-    );
-    dir
-}
+use common::{is_root, kindling, testdata_root as fresh_root};
 
 /// Runs `kindling SUBCOMMAND --from-file CONFIG --root ROOT`.
 fn run(sub: &str, root: &Path, config: &str) -> Output {
@@ -47,18 +21,12 @@ fn run(sub: &str, root: &Path, config: &str) -> Output {
         .arg(&file)
         .arg("--root")
         .arg(root)
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("COREOS_PUBLIC_IPV4")
-        .env_remove("COREOS_PRIVATE_IPV4")
         .output()
         .unwrap()
 }
 
 fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (common::text(&out.stdout), common::text(&out.stderr))
 }
 
 /// A secret as an operator left it: 0600, owned by core:docker.
@@ -326,6 +294,7 @@ coreos:
 /// Issue 8 item 4: an owner or group the target lacks, and enabling a unit systemd cannot
 /// load, are `!` in the plan (which exits 1 and counts them), and exactly the steps apply fails.
 #[test]
+#[ignore = "needs root"]
 fn plan_marks_the_steps_apply_fails() {
     let dir = fresh_root();
     let root = dir.path();
@@ -369,9 +338,7 @@ fn plan_marks_the_steps_apply_fails() {
         .unwrap()
         .parse()
         .unwrap();
-    if is_root() {
-        assert_eq!(deploy.uid(), uid);
-    }
+    assert_eq!(deploy.uid(), uid);
     assert!(!passwd.contains("eve:"));
 }
 

@@ -1,13 +1,17 @@
 //! `kindling convert` from the outside: what goes to standard output and error, exit codes.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+mod common;
+
+use common::text;
 
 fn convert(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kindling"))
+    let mut child = common::kindling()
         .arg("convert")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(common::repo(""))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -18,10 +22,6 @@ fn convert(args: &[&str], stdin: Option<&[u8]>) -> Output {
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
@@ -74,6 +74,15 @@ fn json_report() {
         Some(b"#cloud-config\nwrite_files:\n  - path: /x\n    owner: \"u:\"\n    permissions: \"4700\"\n"),
     );
     assert_eq!(out.status.code(), Some(0));
+    // The validator's writer, byte for byte: one object, keys in this order, one line.
+    let raw = text(&out.stderr);
+    assert!(
+        raw.starts_with(
+            r#"{"file":"<stdin>","entries":[{"kind":"warning","code":"convert-owner","line":4,"column":"#
+        ) && raw.ends_with("\"}]}\n")
+            && raw.lines().count() == 1,
+        "{raw}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(report["file"], "<stdin>");
     assert_eq!(report["entries"].as_array().unwrap().len(), 1);

@@ -9,6 +9,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::copy_tree;
+use common::http::{ok, Server};
+use common::kindling;
+
 const IGNITION: &str = "/usr/lib/dracut/modules.d/30ignition/ignition";
 const VALIDATE: &str = "/usr/bin/ignition-validate";
 
@@ -232,26 +238,9 @@ const CASES: &[Case] = &[
     },
 ];
 
-fn manifest() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// A copy of testdata/root with core's home, as the apply tests make it.
 fn base_root(dir: &Path) {
-    copy_tree(&manifest().join("testdata/root"), dir);
+    copy_tree(&common::repo("testdata/root"), dir);
     std::fs::remove_file(dir.join("README")).unwrap();
     for f in ["etc/shadow", "etc/gshadow"] {
         std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -267,20 +256,6 @@ fn base_root(dir: &Path) {
     std::fs::create_dir_all(&home).unwrap();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::os::unix::fs::chown(&home, Some(500), Some(500)).unwrap();
-}
-
-fn kindling() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kindling"));
-    for var in [
-        "COREOS_PUBLIC_IPV4",
-        "COREOS_PRIVATE_IPV4",
-        "COREOS_PUBLIC_IPV6",
-        "COREOS_PRIVATE_IPV6",
-        "JOURNAL_STREAM",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
 }
 
 fn run_ignition(root: &Path, config: &Path, work: &Path) {
@@ -599,24 +574,12 @@ fn findings(stderr: &[u8]) -> Vec<(String, String)> {
 }
 
 /// A key server on 127.0.0.1 for `coreos-ssh-import-url` (apply fetches; Ignition cannot).
-fn key_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let body = r#"[{"id":1,"key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBPgGH4p5+f/LjjmSJftK6WZhwph27MbylJbr4W3JqST imported@keyserver"}]"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("127.0.0.1:{port}")
+fn key_server() -> Server {
+    Server::start(|_| {
+        ok(
+            r#"[{"id":1,"key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBPgGH4p5+f/LjjmSJftK6WZhwph27MbylJbr4W3JqST imported@keyserver"}]"#,
+        )
+    })
 }
 
 fn missing_tools() -> Option<String> {
@@ -634,31 +597,18 @@ fn missing_tools() -> Option<String> {
                 .into(),
         );
     }
-    if !nix_is_root() {
-        return Some("not root: apply and Ignition create users with shadow-utils".into());
-    }
     None
 }
 
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 #[test]
+#[ignore = "needs root"]
 fn every_config_converts_to_what_apply_writes() {
     if let Some(why) = missing_tools() {
         eprintln!("SKIPPED convert equivalence test: {why}");
         return;
     }
     // Every config under testdata/convert/ must be in the table.
-    let dir = manifest().join("testdata/convert");
+    let dir = common::repo("testdata/convert");
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| {
@@ -680,13 +630,14 @@ fn every_config_converts_to_what_apply_writes() {
         String::from("| config | compared | differences | finding |\n|---|---|---|---|\n");
     let mut failures = Vec::new();
     let server = key_server();
+    let authority = server.base.trim_start_matches("http://");
     for case in CASES {
         let work = tempfile::tempdir().unwrap();
         // The configs name the key server as 127.0.0.1:9; it listens where it could.
-        let original = std::fs::read(manifest().join(case.file)).unwrap();
+        let original = std::fs::read(common::repo(case.file)).unwrap();
         let cfg = work.path().join(Path::new(case.file).file_name().unwrap());
         match String::from_utf8(original.clone()) {
-            Ok(text) => std::fs::write(&cfg, text.replace("127.0.0.1:9/", &format!("{server}/"))),
+            Ok(text) => std::fs::write(&cfg, text.replace("127.0.0.1:9/", authority)),
             Err(_) => std::fs::write(&cfg, &original),
         }
         .unwrap();
@@ -779,7 +730,7 @@ fn every_config_converts_to_what_apply_writes() {
             table.push_str(&format!("| {n} | {c} | {d} | {code} |\n"));
         }
     }
-    let _ = std::fs::write(manifest().join("target/convert-equivalence.md"), &table);
+    let _ = std::fs::write(common::repo("target/convert-equivalence.md"), &table);
     println!("{table}");
     assert!(failures.is_empty(), "{}\n\n{table}", failures.join("\n"));
 }

@@ -4,19 +4,20 @@
 // Timeouts are ~300 ms and retries few, so failures are quick.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::http::{dead_base, ok, Reply, Server};
 use kindling::datasource::cloudsigma::{CloudSigma, CloudSigmaOptions};
 use kindling::datasource::configdrive::ConfigDrive;
 use kindling::datasource::digitalocean::DigitalOcean;
 use kindling::datasource::ec2::Ec2;
 use kindling::datasource::file::LocalFile;
 use kindling::datasource::gce::Gce;
-use kindling::datasource::http::{HttpClient, HttpError, HttpOptions, Method};
 use kindling::datasource::proc_cmdline::ProcCmdline;
 use kindling::datasource::url::Url;
 use kindling::datasource::vmware::{parse_ovf_env, Vmware};
@@ -24,156 +25,8 @@ use kindling::datasource::waagent::Waagent;
 use kindling::datasource::{
     fetch_json, select, select_from, Datasource, DatasourceError, SelectOptions, Sources,
 };
+use kindling::http::{HttpClient, HttpError, HttpOptions, Method};
 use kindling::metadata::{Metadata, NetworkConfig};
-
-// ---------------------------------------------------------------------------------------------
-// A scripted HTTP/1.1 server.
-
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-#[allow(dead_code)]
-enum Reply {
-    Status(u16, Vec<u8>),
-    Redirect(String),
-    /// Accept, say nothing for this long, then close.
-    Hang(Duration),
-    /// Headers promising `len` bytes, then one byte per `every`.
-    Trickle {
-        len: usize,
-        every: Duration,
-    },
-    /// 200 without a length, then bytes until the client goes away.
-    Endless,
-    /// Arbitrary bytes, then close.
-    Raw(Vec<u8>),
-}
-
-fn ok(body: &str) -> Reply {
-    Reply::Status(200, body.as_bytes().to_vec())
-}
-
-type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
-
-struct Server {
-    base: String,
-    log: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Server {
-    fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}/", listener.local_addr().unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let server_log = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let handler = Arc::clone(&handler);
-                let log = Arc::clone(&server_log);
-                std::thread::spawn(move || serve(stream, &*handler, &log));
-            }
-        });
-        Server { base, log }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn count(&self, method: &str, path: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.method == method && r.path == path)
-            .count()
-    }
-}
-
-fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let req = Request {
-        method,
-        path,
-        headers,
-    };
-    if let Some(n) = req
-        .header("content-length")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        let mut body = vec![0; n];
-        let _ = reader.read_exact(&mut body);
-    }
-    log.lock().unwrap().push(req.clone());
-    let mut out = stream;
-    match handler(&req) {
-        Reply::Status(status, body) => {
-            let head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = out.write_all(head.as_bytes());
-            let _ = out.write_all(&body);
-        }
-        Reply::Redirect(to) => {
-            let head = format!(
-                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            let _ = out.write_all(head.as_bytes());
-        }
-        Reply::Hang(d) => std::thread::sleep(d),
-        Reply::Trickle { len, every } => {
-            let head =
-                format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
-            let _ = out.write_all(head.as_bytes());
-            for _ in 0..len {
-                if out.write_all(b"x").is_err() {
-                    return;
-                }
-                std::thread::sleep(every);
-            }
-        }
-        Reply::Endless => {
-            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-            let chunk = vec![b'y'; 64 * 1024];
-            while out.write_all(&chunk).is_ok() {}
-        }
-        Reply::Raw(bytes) => {
-            let _ = out.write_all(&bytes);
-        }
-    }
-    let _ = out.flush();
-}
 
 fn fast() -> HttpOptions {
     HttpOptions {
@@ -193,17 +46,7 @@ fn once() -> HttpOptions {
 }
 
 fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/datasource")
-        .join(rel)
-}
-
-/// A port on 127.0.0.1 where nothing listens.
-fn dead_base() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}/")
+    common::testdata("datasource").join(rel)
 }
 
 fn ip(s: &str) -> Option<std::net::IpAddr> {
@@ -1104,10 +947,10 @@ fn cloudsigma_server_context_over_a_pty() {
         ("/meta/", meta.to_string()),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cs =
-        CloudSigma::new(&cloudsigma_options(dir.path(), device)).with_local_ipv4_lookup(|mac| {
-            (mac == "22:aa:ed:12:7a:d2").then_some(Ipv4Addr::new(10, 0, 0, 7))
-        });
+    // The private NIC's MAC is the loopback interface's here, so its real address is found.
+    std::fs::create_dir_all(dir.path().join("net/lo")).unwrap();
+    std::fs::write(dir.path().join("net/lo/address"), "22:AA:ED:12:7A:D2\n").unwrap();
+    let cs = CloudSigma::new(&cloudsigma_options(dir.path(), device));
     assert_eq!(cs.kind(), "server-context");
     let md = cs.fetch_metadata().unwrap();
     assert_eq!(
@@ -1115,7 +958,7 @@ fn cloudsigma_server_context_over_a_pty() {
         Some("65b2fb23-8c03-4187-a3ba-8b7c919e8890")
     );
     assert_eq!(md.public_ipv4, ip("31.171.251.74"));
-    assert_eq!(md.private_ipv4, ip("10.0.0.7"));
+    assert_eq!(md.private_ipv4, ip("127.0.0.1"));
     assert_eq!(
         md.ssh_public_keys,
         BTreeMap::from([(

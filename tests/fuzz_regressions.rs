@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use kindling::fuzzing::{target, TARGETS};
 
+mod common;
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -40,7 +42,7 @@ fn run(name: &str, path: &Path) {
 
 #[test]
 fn every_regression_input_passes_its_target() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let root = common::repo("fuzz/regressions");
     let mut replayed = 0;
     for path in files_under(&root) {
         let rel = path.strip_prefix(&root).unwrap();
@@ -57,7 +59,7 @@ fn every_regression_input_passes_its_target() {
 
 #[test]
 fn every_target_holds_its_invariants_on_the_seed_inputs() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let root = common::repo("testdata");
     let seeds = files_under(&root);
     assert!(seeds.len() > 50, "testdata/ went missing");
     for (name, _) in TARGETS {

@@ -3,19 +3,18 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+use std::time::Duration;
 
-fn kindling() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kindling"));
-    cmd.env_remove("JOURNAL_STREAM");
-    cmd
-}
+mod common;
+
+use common::http::{ok, Reply, Server};
+use common::kindling;
 
 /// A fresh copy of testdata/root (passwd, group, shadow, login.defs).
 fn fresh_root() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/root/etc");
+    let from = common::testdata("root/etc");
     std::fs::create_dir_all(dir.path().join("etc/coreos")).unwrap();
     for entry in std::fs::read_dir(&from).unwrap() {
         let entry = entry.unwrap();
@@ -208,86 +207,48 @@ fn a_relative_root_is_made_absolute_for_useradd() {
 
 /// An EC2-like metadata service on 127.0.0.1 (IMDSv1: the token PUT is refused) whose
 /// user-data answers as `user_data` says; every other path answers at once.
-fn metadata_server(
-    user_data: fn(&mut std::net::TcpStream),
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
-    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let counter = counter.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let mut out = stream;
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let reply = |out: &mut std::net::TcpStream, status: &str, body: &str| {
-                    let _ = write!(
-                        out,
-                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                };
-                if line.starts_with("PUT") {
-                    reply(&mut out, "404 Not Found", "");
-                } else if path.ends_with("/user-data") {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    user_data(&mut out);
-                } else if path.ends_with("/2009-04-04/") {
-                    reply(&mut out, "200 OK", "user-data\nmeta-data\n");
-                } else {
-                    reply(&mut out, "404 Not Found", "");
-                }
-            });
+fn metadata_server(user_data: fn() -> Reply) -> Server {
+    Server::start(move |req| {
+        if req.method == "PUT" {
+            Reply::Status(404, Vec::new())
+        } else if req.path.ends_with("/user-data") {
+            user_data()
+        } else if req.path.ends_with("/2009-04-04/") {
+            ok("user-data\nmeta-data\n")
+        } else {
+            Reply::Status(404, Vec::new())
         }
-    });
-    (base, hits)
+    })
 }
 
-fn hang(_: &mut std::net::TcpStream) {
-    std::thread::sleep(std::time::Duration::from_secs(120));
+fn hang() -> Reply {
+    Reply::Hang(Duration::from_secs(120))
 }
 
-fn one_byte_a_second(out: &mut std::net::TcpStream) {
-    use std::io::Write;
-    let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n");
-    for _ in 0..1000 {
-        if out.write_all(b"x").is_err() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(1));
+fn one_byte_a_second() -> Reply {
+    Reply::Trickle {
+        len: 1000,
+        every: Duration::from_secs(1),
     }
 }
 
-fn unavailable(out: &mut std::net::TcpStream) {
-    use std::io::Write;
-    let _ = out.write_all(
-        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-    );
+fn unavailable() -> Reply {
+    Reply::Status(503, Vec::new())
 }
 
 #[test]
 fn fetch_timeout_bounds_the_whole_fetch() {
     // Each would hold the fetch for minutes with per-request timeouts and 15 attempts alone.
     for (what, user_data) in [
-        ("hanging", hang as fn(&mut std::net::TcpStream)),
+        ("hanging", hang as fn() -> Reply),
         ("1 byte/s", one_byte_a_second),
         ("503", unavailable),
     ] {
-        let (base, hits) = metadata_server(user_data);
+        let server = metadata_server(user_data);
+        let base = &server.base;
         let started = std::time::Instant::now();
         let out = kindling()
-            .args(["fetch", "--from-ec2-metadata", &base, "--timeout", "5"])
+            .args(["fetch", "--from-ec2-metadata", base, "--timeout", "5"])
             .output()
             .unwrap();
         let took = started.elapsed();
@@ -297,43 +258,21 @@ fn fetch_timeout_bounds_the_whole_fetch() {
             took < std::time::Duration::from_secs(5 + 3),
             "{what}: fetch --timeout 5 took {took:?}\n{stderr}"
         );
-        assert!(
-            hits.load(std::sync::atomic::Ordering::SeqCst) >= 1,
-            "{what}"
-        );
+        assert!(server.count("GET", "/2009-04-04/user-data") >= 1, "{what}");
         assert!(stderr.contains("user-data"), "{what}: {stderr}");
     }
 }
 
 #[test]
 fn a_fleet_honours_retry_after_and_spreads_its_retries() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
+    use kindling::http::{HttpClient, HttpOptions};
+    use std::time::Instant;
     // One server for 24 clients: 429 with Retry-After: 2 on every request, each request
     // logged with its client (the path) and time.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
-    let log: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
-    let seen = log.clone();
-    std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader, Write};
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen.lock().unwrap().push((path, Instant::now()));
-            let mut out = stream;
-            let _ = out.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
+    let server = Server::start(|_| {
+        Reply::Raw(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec())
     });
+    let base = &server.base;
     const CLIENTS: usize = 24;
     let window = Duration::from_secs(5);
     let deadline = Instant::now() + window;
@@ -357,7 +296,7 @@ fn a_fleet_honours_retry_after_and_spreads_its_retries() {
             "{e}"
         );
     }
-    let log = log.lock().unwrap();
+    let log = server.requests();
     // Without Retry-After, the reference's backoff makes 6 requests per client in 5 s.
     let per_client = log.len() as f64 / CLIENTS as f64;
     assert!(
@@ -368,8 +307,8 @@ fn a_fleet_honours_retry_after_and_spreads_its_retries() {
     for i in 0..CLIENTS {
         let times: Vec<Instant> = log
             .iter()
-            .filter(|(p, _)| *p == format!("/c{i}"))
-            .map(|(_, t)| *t)
+            .filter(|r| r.path == format!("/c{i}"))
+            .map(|r| r.at)
             .collect();
         for pair in times.windows(2) {
             let gap = pair[1] - pair[0];
@@ -389,11 +328,10 @@ fn a_fleet_honours_retry_after_and_spreads_its_retries() {
 
 #[test]
 fn backoff_pauses_have_full_jitter() {
-    use kindling::datasource::http::{HttpClient, HttpOptions};
-    use std::time::{Duration, Instant};
+    use kindling::http::{HttpClient, HttpOptions};
+    use std::time::Instant;
     // 503 without Retry-After: the first pause is random in [0, 100 ms) for each client.
-    let (base, _) = metadata_server(unavailable);
-    let url = format!("{base}2009-04-04/user-data");
+    let url = format!("{}2009-04-04/user-data", metadata_server(unavailable).base);
     let pauses: Vec<Duration> = (0..24)
         .map(|_| {
             let url = url.clone();

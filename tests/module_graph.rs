@@ -519,7 +519,8 @@ fn cycles(graph: &Graph) -> Vec<String> {
             for w in 0..path.len() {
                 let (a, b) = (path[w], path[(w + 1) % path.len()]);
                 let sites = &edges[&(a.to_string(), b.to_string())];
-                let at: Vec<String> = sites.iter().map(Site::to_string).collect();
+                let mut at: Vec<String> = sites.iter().map(Site::to_string).collect();
+                at.dedup();
                 writeln!(
                     text,
                     "  {} uses {} at {}",

@@ -4,16 +4,16 @@
 // Each case directory holds the input, the expected units, and ORDER (the expected sequence).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kindling::metadata::NetworkConfig;
 use kindling::network::{convert, from_debian, from_vmware, NetworkError, NetworkUnit};
 use proptest::prelude::*;
 
+mod common;
+
 fn case_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/network")
-        .join(name)
+    common::repo("testdata/network").join(name)
 }
 
 fn assert_matches_case(units: &[NetworkUnit], case: &str) {
@@ -329,10 +329,9 @@ fn vmware_interfaces_that_would_share_a_unit_are_an_error() {
         let got = from_vmware(&map(pairs)).unwrap_err().to_string();
         assert!(got.contains(want), "{pairs:?}: got {got:?}, want {want:?}");
     }
-    let kept = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/regressions/vmware_network/crash-31f5b755837b4f8443a5ba097322bf7a670a86a2"),
-    )
+    let kept = std::fs::read(common::repo(
+        "fuzz/regressions/vmware_network/crash-31f5b755837b4f8443a5ba097322bf7a670a86a2",
+    ))
     .unwrap();
     assert!(matches!(
         from_vmware(&guestinfo(&String::from_utf8_lossy(&kept))),

@@ -1802,3 +1802,22 @@ fn escape_controls(message: &str) -> String {
         })
         .collect()
 }
+
+/// Found by `cloud_config_header_then_random_bytes`: a lone CR ends a line for the YAML parser
+/// and for `validate`, so the blank-tab-line rule must count lines the same way, or a line
+/// holding a tab then a CR was reported by one path and not the other.
+#[test]
+fn a_lone_cr_after_a_tab_ends_a_blank_line_on_both_paths() {
+    let data = b"#cloud-config\n\t\r0".to_vec();
+    let report = validate_checked(&data).expect("validate");
+    let text = std::str::from_utf8(&data).expect("utf-8");
+    assert_eq!(report.findings, config::parse(text).findings);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.code.name() == "tab-blank-line" && f.pos.line == 2),
+        "{:?}",
+        report.findings
+    );
+}

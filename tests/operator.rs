@@ -6,9 +6,9 @@ use std::process::{Command as Process, Stdio};
 use assert_cmd::Command;
 use clap::CommandFactory;
 
-fn kindling() -> Command {
-    Command::cargo_bin("kindling").unwrap()
-}
+mod common;
+
+use common::{assert_kindling as kindling, config as data};
 
 fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
@@ -32,7 +32,7 @@ fn version_names_the_commit_when_built_in_git() {
     );
     let head = Process::new("git")
         .args(["rev-parse", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(common::repo(""))
         .output()
         .unwrap();
     // A commit made since the last build reruns the build script (rerun-if-changed on the ref).
@@ -114,18 +114,10 @@ fn completions_parse_in_their_shells() {
     assert!(err.contains("possible values: bash, zsh, fish"), "{err}");
 }
 
-fn data(path: &str) -> String {
-    format!(
-        "{}/testdata/cloud-configs/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// Runs kindling under a pseudo-terminal (util-linux `script`), so that `auto` sees a terminal.
 fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
-    let bin = assert_cmd::cargo::cargo_bin("kindling");
     let mut cmd = Process::new("script");
-    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+    cmd.args(["-qec", &format!("{} {args}", common::BIN), "/dev/null"])
         .env_remove("NO_COLOR")
         .env("TERM", "xterm")
         .stdin(Stdio::null());

@@ -6,11 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
-use assert_cmd::Command;
+mod common;
 
-fn kindling() -> Command {
-    Command::cargo_bin("kindling").unwrap()
-}
+use common::assert_kindling as kindling;
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -70,7 +68,7 @@ fn validator_errors(path: &Path) -> Vec<String> {
 }
 
 fn check(schema: &Path, list: &[(&str, PathBuf)]) -> (bool, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schema/check.py");
+    let script = common::repo("tests/schema/check.py");
     let mut child = Process::new("python3")
         .arg(script)
         .arg(schema)
@@ -105,7 +103,7 @@ fn schema_file(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_corpus_agrees_with_the_validator() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::repo("");
     let mut files = Vec::new();
     yaml_files(&root.join("testdata"), &mut files);
     // The shared acceptance corpus, when the checkout sits beside shared/ (as in CI).

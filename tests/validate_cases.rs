@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 struct Expect {
     exit: i32,
     findings: Vec<(usize, String, String)>,
@@ -54,12 +56,7 @@ fn cases(dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
 #[test]
 fn every_testdata_case_reports_exactly_what_it_expects() {
     let mut all = Vec::new();
-    cases(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/cloud-configs")
-            .as_path(),
-        &mut all,
-    );
+    cases(common::repo("testdata/cloud-configs").as_path(), &mut all);
     all.sort();
     assert!(all.len() >= 20, "only {} cases found", all.len());
     let mut failures = Vec::new();

@@ -1,275 +1,40 @@
 //! Files under a target root (`/` for the live host, or an offline tree): atomic, durable writes
 //! through a temporary file, fsync and rename, so a crash leaves either the old or the new file.
 //!
-//! Paths are absolute paths inside the target (`/etc/motd`). Inside an offline root, symbolic
-//! links in the directories leading to a path are resolved as if the root were `/` (an absolute
-//! link such as `/var/run -> /run` stays inside the root), so an effect never lands on the host.
-//! The last component is never followed by a write: renaming over a symlink replaces the link.
+//! Paths are absolute paths inside the target (`/etc/motd`), resolved by [`crate::apply::root`]
+//! so that an effect never lands outside the root. The last component is never followed by a
+//! write: renaming over a symlink replaces the link.
 //!
-//! Fault injection for crash tests: when `KINDLING_FAULT_WRITE=N` is set, the N-th call (counted
-//! from 1, in this process) of [`write_atomic`] or [`symlink_atomic`] kills the process with
-//! SIGKILL after the temporary file is complete and fsynced, just before the rename. The variable
-//! is read once.
+//! Fault injection for crash tests, built only with the `fault-injection` feature (the tests turn
+//! it on; the release binary has none): when `KINDLING_FAULT_WRITE=N` is set, the N-th call
+//! (counted from 1, in this process) of [`write_atomic`] or [`symlink_atomic`] kills the process
+//! with SIGKILL after the temporary file is complete and fsynced, just before the rename. The
+//! variable is read once.
 
-use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+pub(crate) use super::root::{cause, host_path};
+pub use super::root::{is_host, resolve, FsError};
+use super::root::{locate, make_parent, sync_dir, Located};
 
 /// [`read`] refuses files larger than this: every file kindling reads is small, and a huge one
 /// is a mistake better not held in memory.
 pub const MAX_READ: u64 = 64 << 20;
 
 const TEMP_PREFIX: &str = ".kindling-";
-/// The kernel's own limit (`MAXSYMLINKS`), so a loop fails here as it would in open(2).
-const MAX_SYMLINK_HOPS: usize = 40;
 /// Keeps `.kindling-<name>.<pid>-<random>` within the 255 bytes a file name may have.
 const MAX_TEMP_STEM: usize = 200;
 
-#[derive(Debug, thiserror::Error)]
-pub enum FsError {
-    #[error("failed to {op} {}: {}", shown(.path, .root), cause(.error))]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        root: PathBuf,
-        error: io::Error,
-    },
-    #[error("failed to {op} {}: {} is not a directory", shown(.path, .root), .dir.display())]
-    NotADirectory {
-        op: &'static str,
-        path: PathBuf,
-        root: PathBuf,
-        dir: PathBuf,
-    },
-    #[error("failed to {op} {}: it is a directory and not empty", shown(.path, .root))]
-    DirectoryNotEmpty {
-        op: &'static str,
-        path: PathBuf,
-        root: PathBuf,
-    },
-    #[error("invalid path {path:?}: {reason}")]
-    InvalidPath { path: PathBuf, reason: &'static str },
-}
-
-impl FsError {
-    /// The operating system's error behind this one, if there is one.
-    pub fn io_error(&self) -> Option<&io::Error> {
-        match self {
-            FsError::Io { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
-
-/// `path` as an operator reads it: the path in the target, and which target unless it is the host.
-fn shown(path: &Path, root: &Path) -> String {
-    if is_host(root) {
-        path.display().to_string()
-    } else {
-        format!("{} under {}", path.display(), root.display())
-    }
-}
-
-/// The OS's description without Rust's ` (os error N)` suffix, so messages read as sentences.
-pub(crate) fn cause(error: &io::Error) -> String {
-    match error.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => error.to_string(),
-    }
-}
-
-/// Whether `root` is the live host's `/` (so no `--prefix`, no in-root symlink resolution).
-pub fn is_host(root: &Path) -> bool {
-    root.components().all(|c| c == Component::RootDir)
-}
-
-/// The path inside the target with `.` and `..` removed lexically; `..` stops at `/`, and a
-/// relative path counts from `/` (as the reference joins every path onto the root).
-fn normalize(path: &Path) -> Result<PathBuf, FsError> {
-    if path.as_os_str().as_bytes().contains(&0) {
-        return Err(FsError::InvalidPath {
-            path: path.to_path_buf(),
-            reason: "it contains a NUL byte",
-        });
-    }
-    let mut out = PathBuf::from("/");
-    for component in path.components() {
-        match component {
-            Component::Normal(name) => out.push(name),
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-        }
-    }
-    Ok(out)
-}
-
-/// `path` (inside the target) joined onto `root`, normalised lexically so that it can never
-/// escape `root`. Symbolic links are not resolved here; the effects in this module resolve them
-/// inside the root.
-pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf, FsError> {
-    Ok(join(root, &normalize(path)?))
-}
-
-fn join(root: &Path, inner: &Path) -> PathBuf {
-    root.join(inner.strip_prefix("/").unwrap_or(inner))
-}
-
-/// A path both as the target sees it (for messages) and as this process reaches it.
-struct Target {
-    inner: PathBuf,
-    host: PathBuf,
-}
-
-/// Resolves `path` inside `root`: lexically, then, for an offline root, every symbolic link on the
-/// way as though `root` were `/` (and the last component too when `follow_last`). Components
-/// that do not exist yet stay lexical: they will be created as directories.
-fn locate(root: &Path, path: &Path, follow_last: bool) -> Result<Target, FsError> {
-    let inner = normalize(path)?;
-    if is_host(root) {
-        return Ok(Target {
-            host: inner.clone(),
-            inner,
-        });
-    }
-    let mut pending: VecDeque<OsString> = inner
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(name) => Some(name.to_os_string()),
-            _ => None,
-        })
-        .collect();
-    let mut done = PathBuf::from("/");
-    let mut hops = 0;
-    let mut exists = true;
-    while let Some(name) = pending.pop_front() {
-        if name == ".." {
-            done.pop();
-            continue;
-        }
-        if name == "." {
-            continue;
-        }
-        let candidate = done.join(&name);
-        let last = pending.is_empty();
-        if !exists || (last && !follow_last) {
-            done = candidate;
-            continue;
-        }
-        let host = join(root, &candidate);
-        match fs::symlink_metadata(&host) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                hops += 1;
-                if hops > MAX_SYMLINK_HOPS {
-                    return Err(FsError::Io {
-                        op: "resolve",
-                        path: inner,
-                        root: root.to_path_buf(),
-                        error: io::Error::from_raw_os_error(nix::libc::ELOOP),
-                    });
-                }
-                let link = fs::read_link(&host).map_err(|error| FsError::Io {
-                    op: "resolve",
-                    path: candidate.clone(),
-                    root: root.to_path_buf(),
-                    error,
-                })?;
-                if link.is_absolute() {
-                    done = PathBuf::from("/");
-                }
-                for component in link.components().rev() {
-                    match component {
-                        Component::Normal(part) => pending.push_front(part.to_os_string()),
-                        Component::ParentDir => pending.push_front(OsString::from("..")),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(_) => done = candidate,
-            Err(_) => {
-                // Missing (or unreachable): the rest is created or fails later with its own error.
-                exists = false;
-                done = candidate;
-            }
-        }
-    }
-    Ok(Target {
-        host: join(root, &done),
-        inner,
-    })
-}
-
-/// Creates the missing directories of `inner_dir` (a normalised path inside `root`), each 0755
-/// whatever the umask, and makes each creation durable by fsyncing its parent.
-fn create_parents(
-    root: &Path,
-    inner_dir: &Path,
-    op: &'static str,
-    path: &Path,
-) -> Result<(), FsError> {
-    let mut host = root.to_path_buf();
-    let mut inner = PathBuf::from("/");
-    for component in inner_dir.components() {
-        let Component::Normal(name) = component else {
-            continue;
-        };
-        host.push(name);
-        inner.push(name);
-        let not_a_directory = || FsError::NotADirectory {
-            op,
-            path: path.to_path_buf(),
-            root: root.to_path_buf(),
-            dir: inner.clone(),
-        };
-        match fs::metadata(&host) {
-            Ok(meta) if meta.is_dir() => continue,
-            Ok(_) => return Err(not_a_directory()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => {
-                return Err(FsError::Io {
-                    op: "create directory",
-                    path: inner.clone(),
-                    root: root.to_path_buf(),
-                    error,
-                })
-            }
-        }
-        let io_err = |error| FsError::Io {
-            op: "create directory",
-            path: inner.clone(),
-            root: root.to_path_buf(),
-            error,
-        };
-        match fs::create_dir(&host) {
-            Ok(()) => {
-                fs::set_permissions(&host, Permissions::from_mode(0o755)).map_err(io_err)?;
-                sync_dir(host.parent().unwrap_or(root)).map_err(io_err)?;
-            }
-            // Lost a race with another writer: fine if what won is a directory.
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                if !fs::metadata(&host).is_ok_and(|m| m.is_dir()) {
-                    return Err(not_a_directory());
-                }
-            }
-            Err(error) => return Err(io_err(error)),
-        }
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Counts calls of the fault-injectable writers; see the module documentation.
+#[cfg(feature = "fault-injection")]
 fn fault_armed() -> bool {
     static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
     static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -280,6 +45,11 @@ fn fault_armed() -> bool {
     });
     let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
     limit == Some(call)
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_armed() -> bool {
+    false
 }
 
 fn crash_if(armed: bool) {
@@ -359,7 +129,7 @@ pub fn clean_stale_temps(dir: &Path) -> io::Result<usize> {
 /// The file name and the target's directory, which must exist (or be created) as a directory.
 fn split_target<'a>(
     root: &Path,
-    target: &'a Target,
+    target: &'a Located,
     op: &'static str,
 ) -> Result<(&'a OsStr, PathBuf), FsError> {
     let Some(name) = target.inner.file_name() else {
@@ -368,12 +138,7 @@ fn split_target<'a>(
             reason: "it names the root directory, not a file",
         });
     };
-    let host_dir = target.host.parent().unwrap_or(root).to_path_buf();
-    let inner_dir = host_dir
-        .strip_prefix(root)
-        .map(|p| Path::new("/").join(p))
-        .unwrap_or_else(|_| host_dir.clone());
-    create_parents(root, &inner_dir, op, &target.inner)?;
+    let host_dir = make_parent(root, target, op)?;
     if let Err(error) = clean_stale_temps(&host_dir) {
         log::debug!(
             "cannot clean temporary files in {}: {error}",
@@ -543,13 +308,7 @@ pub fn ensure_dir(
         root: root.to_path_buf(),
         error,
     };
-    let parent = target.inner.parent().unwrap_or(Path::new("/"));
-    let host_parent = target.host.parent().unwrap_or(root);
-    let inner_parent = host_parent
-        .strip_prefix(root)
-        .map(|p| Path::new("/").join(p))
-        .unwrap_or_else(|_| parent.to_path_buf());
-    create_parents(root, &inner_parent, "create directory", &target.inner)?;
+    let host_parent = make_parent(root, &target, "create directory")?;
     let created = match fs::create_dir(&target.host) {
         Ok(()) => true,
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => false,
@@ -591,7 +350,7 @@ pub fn ensure_dir(
         dir.sync_all().map_err(io_err)?;
     }
     if created {
-        sync_dir(host_parent).map_err(io_err)?;
+        sync_dir(&host_parent).map_err(io_err)?;
     }
     Ok(())
 }
@@ -667,33 +426,9 @@ pub fn read(root: &Path, path: &Path) -> Option<Vec<u8>> {
     Some(content)
 }
 
-/// The host path `locate` gives, for modules here that need a raw file handle (locks).
-pub(crate) fn host_path(root: &Path, path: &Path, follow_last: bool) -> Result<PathBuf, FsError> {
-    Ok(locate(root, path, follow_last)?.host)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalize_never_escapes() {
-        for (input, want) in [
-            ("/etc/motd", "/etc/motd"),
-            ("etc/motd", "/etc/motd"),
-            ("/../../etc/./x/../motd", "/etc/motd"),
-            ("..", "/"),
-            ("", "/"),
-            ("/a//b/", "/a/b"),
-        ] {
-            assert_eq!(
-                normalize(Path::new(input)).unwrap(),
-                Path::new(want),
-                "{input}"
-            );
-        }
-        assert!(normalize(Path::new("/a\0b")).is_err());
-    }
 
     #[test]
     fn temp_names_round_trip() {
@@ -706,29 +441,5 @@ mod tests {
         assert_ne!(temp_name(OsStr::new("a")), temp_name(OsStr::new("a")));
         let long = temp_name(OsStr::new(&"x".repeat(255)));
         assert!(long.len() <= 255);
-    }
-
-    #[test]
-    fn messages_name_path_root_and_cause() {
-        let error = FsError::Io {
-            op: "write",
-            path: "/etc/motd".into(),
-            root: "/tmp/root".into(),
-            error: io::Error::from_raw_os_error(nix::libc::EACCES),
-        };
-        assert_eq!(
-            error.to_string(),
-            "failed to write /etc/motd under /tmp/root: Permission denied"
-        );
-        let error = FsError::NotADirectory {
-            op: "write",
-            path: "/etc/motd/x".into(),
-            root: "/".into(),
-            dir: "/etc/motd".into(),
-        };
-        assert_eq!(
-            error.to_string(),
-            "failed to write /etc/motd/x: /etc/motd is not a directory"
-        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod fs;
+pub mod root;
 pub mod run;
 pub mod sshkeys;
 pub mod state;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::apply::systemd::{JobResult, Systemd, TransientService};
 use crate::apply::{accounts, fs, sshkeys, users};
+use crate::http::{HttpClient, HttpOptions};
 use crate::plan::{self, show, Action, Plan, Step};
 use crate::unit::UnitCommand;
 
@@ -165,7 +166,7 @@ impl Target<'_> {
         let dir = path.parent().unwrap_or(Path::new("/"));
         // Old copies of other scripts are removed; the reference let them pile up.
         if let Ok(entries) =
-            std::fs::read_dir(fs::resolve(&self.root, dir).map_err(|e| e.to_string())?)
+            std::fs::read_dir(fs::host_path(&self.root, dir, true).map_err(|e| e.to_string())?)
         {
             for entry in entries.flatten() {
                 let name = entry.file_name();
@@ -295,54 +296,27 @@ impl Target<'_> {
     }
 }
 
-/// Fetches `[{"id": N, "key": "..."}]` (GitHub's keys API and the reference's import format).
+/// The most a key list may be: GitHub's answer for a user with a hundred keys is far less.
+const KEYS_CAP: usize = 1 << 20;
+
+/// Fetches `[{"id": N, "key": "..."}]` (GitHub's keys API and the reference's import format)
+/// with the one HTTP client, retried as the reference's GetRetry was.
 fn fetch_keys(url: &str, timeout: Duration) -> Result<Vec<String>, String> {
-    if !url.starts_with("https://") && !url.starts_with("http://") {
-        return Err(format!(
-            "cannot import keys from {url:?}: not an http(s) URL"
-        ));
+    let options = HttpOptions {
+        timeout,
+        ..HttpOptions::default()
+    };
+    let body = HttpClient::for_internet(&options)
+        .get(url, &[], KEYS_CAP)
+        .map_err(|e| format!("cannot import SSH keys: {e}"))?
+        .ok_or_else(|| format!("cannot import SSH keys: GET {url}: not found (HTTP 404 or 410)"))?;
+    #[derive(serde::Deserialize)]
+    struct Key {
+        key: String,
     }
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .max_redirects(5)
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let mut last = String::new();
-    for attempt in 0..3 {
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(200 << attempt));
-        }
-        match agent.get(url).call() {
-            Ok(mut resp) if resp.status().is_success() => {
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(1 << 20)
-                    .read_to_vec()
-                    .map_err(|e| format!("cannot read keys from {url}: {e}"))?;
-                #[derive(serde::Deserialize)]
-                struct Key {
-                    key: String,
-                }
-                let keys: Vec<Key> = serde_json::from_slice(&body).map_err(|e| {
-                    format!("keys from {url} are not a JSON list of {{\"id\", \"key\"}}: {e}")
-                })?;
-                return Ok(keys.into_iter().map(|k| k.key).collect());
-            }
-            Ok(resp) if resp.status().is_client_error() => {
-                return Err(format!(
-                    "cannot import keys from {url}: HTTP status {}",
-                    resp.status()
-                ));
-            }
-            Ok(resp) => last = format!("HTTP status {}", resp.status()),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(format!(
-        "cannot import keys from {url} after 3 attempts: {last}"
-    ))
+    let keys: Vec<Key> = serde_json::from_slice(&body)
+        .map_err(|e| format!("keys from {url} are not a JSON list of {{\"id\", \"key\"}}: {e}"))?;
+    Ok(keys.into_iter().map(|k| k.key).collect())
 }
 
 /// Runs every step that changes something, in order, and counts.

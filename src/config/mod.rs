@@ -98,8 +98,11 @@ fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
     if !text.contains('\t') {
         return Vec::new();
     }
+    // Lines as YAML counts them (a lone CR ends one too, as `validate` reads it), so that line
+    // numbers agree with the parser's positions.
+    let lines = crate::lines::Lines::yaml(text);
     // Lines inside block scalars are content, not YAML structure.
-    let mut in_block = vec![false; text.lines().count() + 2];
+    let mut in_block = vec![false; lines.len() + 2];
     for node in &doc.nodes {
         if let yaml::NodeKind::Scalar {
             style: yaml::Style::Literal | yaml::Style::Folded,
@@ -114,7 +117,8 @@ fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
         }
     }
     let last = doc.extra_documents.first().map_or(usize::MAX, |p| p.line);
-    text.lines()
+    lines
+        .from(0)
         .enumerate()
         .map(|(i, l)| (i + 1, l))
         .take_while(|(n, _)| *n < last)

@@ -7,7 +7,6 @@
 //! the result out.
 
 pub mod butane;
-pub mod cli;
 pub mod ignition;
 mod input;
 mod locate;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use nix::sys::termios;
 use serde_json::Value;
 
-use crate::datasource::http::USER_DATA_CAP;
 use crate::datasource::later;
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::USER_DATA_CAP;
 use crate::metadata::Metadata;
 
 const EOT: u8 = 0x04;
@@ -44,41 +44,21 @@ impl Default for CloudSigmaOptions {
     }
 }
 
-type Ipv4Lookup = Box<dyn Fn(&str) -> Option<Ipv4Addr> + Send + Sync>;
-
+#[derive(Debug)]
 pub struct CloudSigma {
     options: CloudSigmaOptions,
-    /// The first IPv4 address of the local interface with this MAC.
-    local_ipv4: Ipv4Lookup,
-}
-
-impl std::fmt::Debug for CloudSigma {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CloudSigma")
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
 }
 
 impl CloudSigma {
     pub fn new(options: &CloudSigmaOptions) -> CloudSigma {
-        let sys = options.sys_class_net.clone();
         CloudSigma {
             options: options.clone(),
-            local_ipv4: Box::new(move |mac| {
-                let name = interface_with_mac(&sys, mac)?;
-                first_ipv4_of(&name)
-            }),
         }
     }
 
-    /// Replaces how local addresses are found (tests have no such interfaces).
-    pub fn with_local_ipv4_lookup(
-        mut self,
-        lookup: impl Fn(&str) -> Option<Ipv4Addr> + Send + Sync + 'static,
-    ) -> CloudSigma {
-        self.local_ipv4 = Box::new(lookup);
-        self
+    /// The first IPv4 address of the local interface with this MAC.
+    fn local_ipv4(&self, mac: &str) -> Option<Ipv4Addr> {
+        first_ipv4_of(&interface_with_mac(&self.options.sys_class_net, mac)?)
     }
 
     fn fetch(&self, key: &str) -> Result<Vec<u8>, DatasourceError> {
@@ -262,7 +242,7 @@ impl Datasource for CloudSigma {
 
     fn fetch_metadata(&self) -> Result<Metadata, DatasourceError> {
         let ctx = self.fetch_json("")?;
-        Ok(metadata_from_context(&ctx, &*self.local_ipv4))
+        Ok(metadata_from_context(&ctx, &|mac| self.local_ipv4(mac)))
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::datasource::http::{METADATA_CAP, USER_DATA_CAP};
 use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError};
+use crate::http::{METADATA_CAP, USER_DATA_CAP};
 use crate::metadata::{Metadata, NetworkConfig};
 
 #[derive(Debug, Clone)]

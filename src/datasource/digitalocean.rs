@@ -5,10 +5,8 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::datasource::http::{
-    with_trailing_slash, HttpClient, HttpOptions, METADATA_CAP, USER_DATA_CAP,
-};
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::{with_trailing_slash, HttpClient, HttpOptions, METADATA_CAP, USER_DATA_CAP};
 use crate::metadata::{Metadata, NetworkConfig};
 
 #[derive(Debug)]

@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use crate::datasource::http::{
+use crate::datasource::{Datasource, DatasourceError};
+use crate::http::{
     with_trailing_slash, HttpClient, HttpError, HttpOptions, Method, METADATA_CAP, USER_DATA_CAP,
 };
-use crate::datasource::{Datasource, DatasourceError};
 use crate::metadata::Metadata;
 
 const TOKEN_TTL_HEADER: &str = "X-aws-ec2-metadata-token-ttl-seconds";

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::datasource::http::HttpError;
+use crate::http::HttpError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasourceError {

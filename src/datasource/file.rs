@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::datasource::http::USER_DATA_CAP;
 use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError};
+use crate::http::USER_DATA_CAP;
 
 #[derive(Debug, Clone)]
 pub struct LocalFile {

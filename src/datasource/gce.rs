@@ -3,10 +3,8 @@
 
 use std::net::IpAddr;
 
-use crate::datasource::http::{
-    with_trailing_slash, HttpClient, HttpOptions, METADATA_CAP, USER_DATA_CAP,
-};
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::{with_trailing_slash, HttpClient, HttpOptions, METADATA_CAP, USER_DATA_CAP};
 use crate::metadata::Metadata;
 
 #[derive(Debug)]

@@ -10,7 +10,6 @@ mod error;
 mod fetch;
 pub mod file;
 pub mod gce;
-pub mod http;
 pub mod proc_cmdline;
 pub mod select;
 pub mod url;
@@ -18,10 +17,10 @@ pub mod vmware;
 pub mod waagent;
 mod xml;
 
+pub use crate::http::{HttpClient, HttpError, HttpOptions};
 pub use cloudsigma::CloudSigmaOptions;
 pub use error::DatasourceError;
 pub use fetch::fetch_json;
-pub use http::{HttpClient, HttpError, HttpOptions};
 pub use select::{select, select_from, SelectOptions, Sources};
 
 use std::path::Path;
@@ -83,12 +82,12 @@ pub(crate) fn read_file_capped(
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let initial = size.min((cap as u64).saturating_add(1)) as usize;
-    let out = http::read_capped(file, cap, initial).map_err(|e| match e {
-        http::ReadError::TooLarge => DatasourceError::FileTooLarge {
+    let out = crate::http::read_capped(file, cap, initial).map_err(|e| match e {
+        crate::http::ReadError::TooLarge => DatasourceError::FileTooLarge {
             path: path.to_path_buf(),
             cap,
         },
-        http::ReadError::Io(e) => DatasourceError::io(path, e),
+        crate::http::ReadError::Io(e) => DatasourceError::io(path, e),
     })?;
     Ok(Some(out))
 }

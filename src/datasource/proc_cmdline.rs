@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::datasource::http::{HttpClient, HttpOptions};
 use crate::datasource::{read_file_capped, url, Datasource, DatasourceError};
+use crate::http::{HttpClient, HttpOptions};
 
 /// Where the kernel command line is read from unless a test says otherwise.
 pub const CMDLINE_PATH: &str = "/proc/cmdline";

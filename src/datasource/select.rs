@@ -2,6 +2,8 @@
 //! reference's backoff, and the first available one wins, under an overall deadline.
 
 use std::path::PathBuf;
+
+use clap::ArgAction;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -12,33 +14,76 @@ use crate::datasource::digitalocean::DigitalOcean;
 use crate::datasource::ec2::Ec2;
 use crate::datasource::file::LocalFile;
 use crate::datasource::gce::Gce;
-use crate::datasource::http::{check_url, HttpOptions};
 use crate::datasource::proc_cmdline::{ProcCmdline, CMDLINE_PATH};
 use crate::datasource::url::Url;
 use crate::datasource::vmware::Vmware;
 use crate::datasource::waagent::Waagent;
 use crate::datasource::{later, Datasource, DatasourceError};
+use crate::http::{check_url, HttpOptions};
 
-/// The enabled sources, one field per `--from-*` flag (the deprecated `--from-metadata-service`
-/// is `ec2 = http://169.254.169.254/`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The enabled sources: one field per `--from-*` flag, and these fields ARE the flags (clap
+/// derives them here, so the CLI, its help and the library share one list).
+///
+/// Adding a source: a field here (its doc comment is its `--help` line), a module beside this
+/// one, and a line in [`Sources::build`]. Nothing else lists the sources.
+///
+/// Bool flags take an optional `=true`/`=false`, as Go's do. The field order is the `--help`
+/// order; the tie-break order is [`Sources::build`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct Sources {
+    /// Read user-data from a local file
+    #[arg(long = "from-file", value_name = "PATH")]
     pub file: Option<PathBuf>,
-    pub url: Option<String>,
+    /// Read user-data and metadata from a config drive mounted at PATH
+    #[arg(long = "from-configdrive", value_name = "PATH", value_parser = path)]
     pub configdrive: Option<PathBuf>,
-    pub ec2: Option<String>,
-    pub gce: Option<String>,
-    pub digitalocean: Option<String>,
+    /// Read user-data and metadata from an Azure waagent directory
+    #[arg(long = "from-waagent", value_name = "PATH", value_parser = path)]
     pub waagent: Option<PathBuf>,
+    /// Read user-data and metadata from an EC2 metadata service at URL
+    #[arg(long = "from-ec2-metadata", value_name = "URL")]
+    pub ec2: Option<String>,
+    /// Read user-data and metadata from a GCE metadata service at URL
+    #[arg(long = "from-gce-metadata", value_name = "URL")]
+    pub gce: Option<String>,
+    /// Read user-data and metadata from CloudSigma's server context
+    #[arg(long = "from-cloudsigma-metadata", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
     pub cloudsigma: bool,
+    /// Read user-data and metadata from a DigitalOcean metadata service at URL
+    #[arg(long = "from-digitalocean-metadata", value_name = "URL")]
+    pub digitalocean: Option<String>,
+    /// Read user-data from URL
+    #[arg(long = "from-url", value_name = "URL")]
+    pub url: Option<String>,
+    /// Read the user-data URL from cloud-config-url= on the kernel command line
+    #[arg(long = "from-proc-cmdline", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
     pub proc_cmdline: bool,
+    /// Read user-data and metadata from VMware guestinfo
+    #[arg(long = "from-vmware-guestinfo", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, default_value_t = false)]
     pub vmware_guestinfo: bool,
+    /// Read user-data and metadata from a VMware OVF environment file
+    #[arg(long = "from-vmware-ovf-env", value_name = "PATH", value_parser = path)]
     pub vmware_ovf_env: Option<PathBuf>,
+}
+
+/// A path flag as Go reads it: any text, the empty one included (clap's own path parser would
+/// refuse `--from-configdrive=`, which the reference accepts).
+fn path(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(s))
 }
 
 impl Sources {
     pub fn is_empty(&self) -> bool {
         self == &Sources::default()
+    }
+
+    /// The `--from-*` flags, in `--help` order, as clap spells them.
+    pub fn flag_names() -> Vec<String> {
+        let cmd = <Sources as clap::Args>::augment_args(clap::Command::new("sources"));
+        cmd.get_arguments()
+            .filter_map(|a| a.get_long())
+            .map(|l| format!("--{l}"))
+            .collect()
     }
 
     /// One datasource per enabled flag, in tie-break order: file, url, configdrive, ec2, gce,

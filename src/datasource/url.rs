@@ -3,8 +3,8 @@
 
 use std::sync::Mutex;
 
-use crate::datasource::http::{HttpClient, HttpOptions, Method, USER_DATA_CAP};
 use crate::datasource::{Datasource, DatasourceError};
+use crate::http::{HttpClient, HttpOptions, Method, USER_DATA_CAP};
 
 #[derive(Debug)]
 pub struct Url {

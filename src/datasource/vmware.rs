@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::datasource::http::{HttpClient, HttpOptions, METADATA_CAP};
 use crate::datasource::{path_exists, read_file_capped, url, xml, Datasource, DatasourceError};
+use crate::http::{HttpClient, HttpOptions, METADATA_CAP};
 use crate::metadata::{Metadata, NetworkConfig};
 
 /// Interface, address and route indexes stop here even if a map keeps counting: the reference

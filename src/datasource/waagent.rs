@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::datasource::http::{METADATA_CAP, USER_DATA_CAP};
 use crate::datasource::xml;
 use crate::datasource::{path_exists, read_file_capped, Datasource, DatasourceError};
+use crate::http::{METADATA_CAP, USER_DATA_CAP};
 use crate::metadata::Metadata;
 
 #[derive(Debug, Clone)]

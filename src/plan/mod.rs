@@ -4,6 +4,7 @@
 mod action;
 pub mod diff;
 mod files;
+pub mod json;
 pub mod render;
 pub mod show;
 mod state;

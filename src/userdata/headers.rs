@@ -1,17 +1,16 @@
-//! MIME header blocks and the parameters of `Content-Type` and `Content-Disposition`: as much of
-//! RFC 5322, 2045, 2183, 2231 and 2047 as user-data needs, with no charset tables.
+//! MIME header blocks and the parameters of `Content-Type`: as much of RFC 5322, 2045 and 2231 as
+//! user-data needs, with no charset tables.
 //!
 //! Values are read as the `mailparse` crate, which this replaces, read them, so the splitter
 //! behaves as before: a field value is UTF-8, or Latin-1 when it is not valid UTF-8; folded
 //! lines are joined with one space; parameters are split on semicolons outside quoted strings,
-//! their names are case-insensitive and a later duplicate wins. On purpose, RFC 2047 encoded
-//! words are decoded only in a `filename` (UTF-8 and US-ASCII ones), and RFC 2231 values are
-//! decoded without tables: UTF-8 as such, any other charset as Latin-1 (none: UTF-8 if valid).
+//! their names are case-insensitive and a later duplicate wins. RFC 2231 values are decoded
+//! without tables: UTF-8 as such, any other charset as Latin-1 (none: UTF-8 if valid).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::codec::{self, LastSymbol};
+use super::codec;
 
 /// A leading RFC 5322 header block: its fields, where the body starts, and where the block was
 /// cut short by a line that is not a header field.
@@ -152,20 +151,6 @@ pub(super) fn parse_content_type(value: &str) -> ContentType {
     }
 }
 
-/// The `filename` parameter of a `Content-Disposition` value (RFC 2183), when present and not
-/// empty. RFC 2231 forms (`filename*`, `filename*0`...) count; a value that is not RFC 2231
-/// encoded has its RFC 2047 encoded words decoded, as mail programs commonly write them.
-pub(super) fn disposition_filename(value: &str) -> Option<String> {
-    let (_, params) = parse_parameterized(value);
-    let filename = params.lookup("filename")?;
-    let text = if filename.encoded {
-        filename.text
-    } else {
-        decode_encoded_words(&filename.text)
-    };
-    Some(text).filter(|t| !t.is_empty())
-}
-
 /// Splits `value; name=value; ...` into the trimmed leading value and the parameters.
 fn parse_parameterized(value: &str) -> (&str, Params) {
     let mut pieces = split_unquoted_semicolons(value).into_iter();
@@ -225,32 +210,16 @@ fn unquote(value: &str) -> String {
 /// Parameters in the order written: lower-cased names, unquoted values.
 pub(super) struct Params(Vec<(String, String)>);
 
-/// A parameter's value, and whether it came from RFC 2231 percent-encoding.
-struct Value {
-    text: String,
-    encoded: bool,
-}
-
 impl Params {
     /// The value of parameter `name` (lower-case), decoding RFC 2231: a plain `name` wins over
     /// an extended `name*`, which wins over continuations `name*0`, `name*1*`... A malformed
     /// extended value (no `charset'language'` prefix) is passed over.
     pub(super) fn get(&self, name: &str) -> Option<String> {
-        self.lookup(name).map(|v| v.text)
-    }
-
-    fn lookup(&self, name: &str) -> Option<Value> {
         if let Some(text) = self.last(name, "") {
-            return Some(Value {
-                text: text.to_owned(),
-                encoded: false,
-            });
+            return Some(text.to_owned());
         }
         if let Some((charset, encoded)) = self.last(name, "*").and_then(split_extended) {
-            return Some(Value {
-                text: decode_charset(charset, percent_decode(encoded)),
-                encoded: true,
-            });
+            return Some(decode_charset(charset, percent_decode(encoded)));
         }
         self.continued(name)
     }
@@ -268,7 +237,7 @@ impl Params {
     /// index. A segment `name*N*` is percent-encoded, the first one behind `charset'language'`
     /// (without which it does not count); adjacent encoded segments are decoded together, so a
     /// character may span them.
-    fn continued(&self, name: &str) -> Option<Value> {
+    fn continued(&self, name: &str) -> Option<String> {
         // Index -> (plain value, encoded value); a later duplicate wins, and a plain one wins
         // over an encoded one.
         let mut segments: BTreeMap<usize, (Option<&str>, Option<&str>)> = BTreeMap::new();
@@ -299,7 +268,6 @@ impl Params {
         let mut text = String::new();
         let mut octets = Vec::new();
         let mut charset = "";
-        let mut encoded = false;
         for (expected, (&index, segment)) in segments.iter().enumerate() {
             if index != expected {
                 break;
@@ -310,7 +278,6 @@ impl Params {
                     text.push_str(plain);
                 }
                 (None, Some(value)) => {
-                    encoded = true;
                     let value = match split_extended(value).filter(|_| index == 0) {
                         Some((declared, value)) => {
                             charset = declared;
@@ -324,7 +291,7 @@ impl Params {
             }
         }
         text.push_str(&decode_charset(charset, octets));
-        Some(Value { text, encoded })
+        Some(text)
     }
 }
 
@@ -374,77 +341,6 @@ fn is_utf8(charset: &str) -> bool {
     charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
 }
 
-/// Decodes RFC 2047 encoded words (`=?charset?B|Q?text?=`) that stand alone between
-/// whitespace; whitespace between two encoded words is dropped (§6.2). Words in a charset other
-/// than UTF-8 or US-ASCII, or that do not decode, are kept as written.
-fn decode_encoded_words(text: &str) -> String {
-    if !text.contains("=?") {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut after_word = false;
-    while !rest.is_empty() {
-        let word_start = rest.len() - rest.trim_start_matches(is_space).len();
-        let (space, tail) = rest.split_at_checked(word_start).unwrap_or((rest, ""));
-        let word_end = tail.find(is_space).unwrap_or(tail.len());
-        let (word, tail) = tail.split_at_checked(word_end).unwrap_or((tail, ""));
-        match decode_word(word) {
-            Some(decoded) => {
-                if !after_word {
-                    out.push_str(space);
-                }
-                out.push_str(&decoded);
-                after_word = true;
-            }
-            None => {
-                out.push_str(space);
-                out.push_str(word);
-                after_word = false;
-            }
-        }
-        rest = tail;
-    }
-    out
-}
-
-fn is_space(c: char) -> bool {
-    c.is_ascii_whitespace()
-}
-
-/// One RFC 2047 encoded word, when it is one in UTF-8 or US-ASCII that decodes. The charset
-/// may carry an RFC 2231 language (`utf-8*en`).
-fn decode_word(word: &str) -> Option<String> {
-    let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
-    let mut pieces = inner.split('?');
-    let (Some(charset), Some(encoding), Some(encoded), None) =
-        (pieces.next(), pieces.next(), pieces.next(), pieces.next())
-    else {
-        return None;
-    };
-    let charset = charset.split('*').next().unwrap_or_default();
-    let octets = match encoding {
-        "B" | "b" => codec::base64(encoded.as_bytes(), LastSymbol::Canonical).ok()?,
-        "Q" | "q" => decode_q(encoded),
-        _ => return None,
-    };
-    if is_utf8(charset) {
-        Some(String::from_utf8_lossy(&octets).into_owned())
-    } else if charset.eq_ignore_ascii_case("us-ascii") && octets.is_ascii() {
-        String::from_utf8(octets).ok()
-    } else {
-        None
-    }
-}
-
-/// RFC 2047 §4.2 "Q": `_` is a space, `=XX` a byte; a `=` that does not start one is kept.
-fn decode_q(text: &str) -> Vec<u8> {
-    // An escape's two hex digits are never `_`, so spaces can be put back first.
-    let mut out = Vec::new();
-    codec::unescape_hex(text.replace('_', " ").as_bytes(), b'=', &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,12 +349,14 @@ mod tests {
         HeaderBlock::parse(data).get(name)
     }
 
-    fn filename(value: &str) -> Option<String> {
-        disposition_filename(value)
-    }
-
     fn param(value: &str, name: &str) -> Option<String> {
         parse_content_type(value).params.get(name)
+    }
+
+    /// A `filename` parameter: the values below are `Content-Disposition` ones, read by the
+    /// same parameter parser.
+    fn filename(value: &str) -> Option<String> {
+        param(value, "filename")
     }
 
     #[test]
@@ -577,11 +475,6 @@ mod tests {
             filename("a; filename*=%41; filename*0=b").as_deref(),
             Some("b")
         );
-        // Extended values are not RFC 2047 encoded words.
-        assert_eq!(
-            filename("a; filename*=utf-8''=%3Futf-8%3Fq%3Fx%3F=").as_deref(),
-            Some("=?utf-8?q?x?=")
-        );
     }
 
     #[test]
@@ -627,41 +520,10 @@ mod tests {
             filename("a; filename*0=c; filename*=utf-8''e").as_deref(),
             Some("e")
         );
-        assert_eq!(filename("a; filename=; filename*=utf-8''e"), None);
-    }
-
-    #[test]
-    fn rfc2047_encoded_filenames() {
         assert_eq!(
-            filename("attachment; filename=\"=?utf-8?b?w6kueWFtbA==?=\"").as_deref(),
-            Some("\u{e9}.yaml")
+            filename("a; filename=; filename*=utf-8''e").as_deref(),
+            Some("")
         );
-        // Whitespace between encoded words goes; other whitespace stays.
-        assert_eq!(
-            filename("attachment; filename=\"=?UTF-8?Q?caf=C3=A9_x?= =?utf-8?q?.yaml?= b\"")
-                .as_deref(),
-            Some("caf\u{e9} x.yaml b")
-        );
-        assert_eq!(
-            filename("a; filename==?US-ASCII*en?q?a=3Bb?=").as_deref(),
-            Some("a;b")
-        );
-        // Kept as written: other charsets, unknown encodings, bad base64, non-ASCII
-        // "US-ASCII", and words that do not stand alone.
-        for word in [
-            "=?iso-8859-1?q?caf=E9?=",
-            "=?utf-8?x?abc?=",
-            "=?utf-8?b?!!!?=",
-            "=?us-ascii?q?=E9?=",
-            "x=?utf-8?q?a?=",
-            "=?utf-8?q?a?b?=",
-            "=?utf-8?q?a",
-            "=?=",
-        ] {
-            let value = format!("attachment; filename=\"{word}\"");
-            assert_eq!(filename(&value).as_deref(), Some(word), "{word}");
-        }
-        assert_eq!(filename("a; filename=\"=?utf-8?q??=\""), None);
     }
 
     #[test]

@@ -37,8 +37,6 @@ pub struct Part {
     pub index: Vec<usize>,
     /// The media type as declared, lower-cased, without parameters (`text/cloud-config`).
     pub content_type: String,
-    /// `Content-Disposition`'s `filename` parameter, when present and non-empty.
-    pub filename: Option<String>,
     /// What the part is to be treated as.
     pub kind: PartKind,
     /// The content after transfer decoding and gunzip, without the line break that precedes the
@@ -387,10 +385,6 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
         return;
     };
     let ct_line = span.part_line(ct_line);
-    let filename = block
-        .get("content-disposition")
-        .and_then(|(value, _)| headers::disposition_filename(&value));
-
     let body_start = block.body_start.min(bytes.len());
     let raw = bytes.get(body_start..).unwrap_or_default();
     let first_line = span.line_at(body_start);
@@ -433,7 +427,6 @@ fn split_part(span: &Span<'_>, index: Vec<usize>, out: &mut Out) {
     let mut part = Part {
         index,
         content_type: content_type.mimetype,
-        filename,
         kind: PartKind::Unknown,
         body: Vec::new(),
         first_line,

@@ -2,12 +2,13 @@
 //! symlinks as `systemctl --root=DIR enable` does; commands that need a running systemd are skipped.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+
+use crate::apply::fs::{self as fs_effects, FileKind};
+use crate::apply::root;
 
 use super::{JobResult, Systemd, SystemdError, TransientService};
 use crate::unit::file::logical_lines;
@@ -24,8 +25,6 @@ const SEARCH_PATH: [&str; 5] = [
 ];
 const CONFIG_DIR: &str = "/etc/systemd/system";
 const RUNTIME_DIR: &str = "/run/systemd/system";
-/// As Linux: a loop of symlinks ends the lookup instead of the program.
-const MAX_SYMLINKS: usize = 40;
 
 /// systemd acting on the unit files of a root directory.
 #[derive(Debug, Clone)]
@@ -36,6 +35,12 @@ pub struct OfflineSystemd {
 impl OfflineSystemd {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         OfflineSystemd { root: root.into() }
+    }
+
+    /// Where `inner` (a path inside the root) is on this machine, every symlink resolved inside
+    /// the root.
+    fn real(&self, inner: &Path) -> io::Result<PathBuf> {
+        root::host_path(&self.root, inner, true).map_err(io::Error::other)
     }
 
     /// Enables one unit and, through `Also=`, the units it names.
@@ -103,7 +108,7 @@ impl OfflineSystemd {
     fn find_exact(&self, file_name: &str) -> io::Result<Lookup> {
         for dir in SEARCH_PATH {
             let in_root = format!("{dir}/{file_name}");
-            let real_dir = resolve_in_root(&self.root, Path::new(dir))?;
+            let real_dir = self.real(Path::new(dir))?;
             let entry = real_dir.join(file_name);
             let metadata = match fs::symlink_metadata(&entry) {
                 Ok(metadata) => metadata,
@@ -116,7 +121,7 @@ impl OfflineSystemd {
             {
                 return Ok(Lookup::Masked(in_root));
             }
-            let real = resolve_in_root(&self.root, Path::new(&in_root))?;
+            let real = self.real(Path::new(&in_root))?;
             if real == self.root.join("dev/null") {
                 return Ok(Lookup::Masked(in_root));
             }
@@ -149,30 +154,22 @@ impl OfflineSystemd {
     /// replaced atomically.
     fn ensure_symlink(&self, dir: &str, link: &str, target: &str) -> io::Result<()> {
         let link_in_root = format!("{dir}/{link}");
-        let (parent_in_root, file_name) = match link_in_root.rsplit_once('/') {
-            Some((parent, file_name)) => (parent, file_name),
-            None => (dir, link),
-        };
-        let parent = resolve_in_root(&self.root, Path::new(parent_in_root))?;
-        let path = parent.join(file_name);
-        match fs::symlink_metadata(&path) {
-            Ok(metadata) if metadata.file_type().is_symlink() => {
-                if fs::read_link(&path).map_err(|e| with_path(e, &path))? == Path::new(target) {
-                    log::debug!("{link_in_root} already points to {target}");
-                    return Ok(());
-                }
+        // Anything unreachable is left to the write, which says why in its own error.
+        match fs_effects::lstat(&self.root, Path::new(&link_in_root)).map(|stat| stat.kind) {
+            Some(FileKind::Symlink(current)) if current == Path::new(target) => {
+                log::debug!("{link_in_root} already points to {target}");
+                return Ok(());
             }
-            Ok(_) => {
+            Some(FileKind::Symlink(_)) | None => {}
+            Some(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
                     format!("{link_in_root} exists and is not a symlink; refusing to replace it"),
                 ))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(with_path(e, &path)),
         }
-        create_dirs(&parent)?;
-        replace_symlink(&parent, file_name, target)?;
+        fs_effects::symlink_atomic(&self.root, Path::new(&link_in_root), Path::new(target))
+            .map_err(io::Error::other)?;
         log::info!("Created symlink {link_in_root} → {target}");
         Ok(())
     }
@@ -182,10 +179,8 @@ impl OfflineSystemd {
         let file_name = Path::new(&file.in_root).file_name();
         for link in links {
             let link_in_root = format!("{dir}/{}", link.path);
-            let Some((parent, name)) = link_in_root.rsplit_once('/') else {
-                continue;
-            };
-            let path = resolve_in_root(&self.root, Path::new(parent))?.join(name);
+            let path = root::host_path(&self.root, Path::new(&link_in_root), false)
+                .map_err(io::Error::other)?;
             let Ok(target) = fs::read_link(&path) else {
                 continue;
             };
@@ -446,114 +441,6 @@ fn unquote(word: &str) -> String {
     } else {
         word.to_string()
     }
-}
-
-/// The real path of `inner` (an absolute path as seen inside `root`), every symlink resolved
-/// as if `root` were `/`: an absolute link target restarts at `root` and `..` stops there, so
-/// nothing outside the root is ever read or written. Components that do not exist are kept
-/// as they are.
-fn resolve_in_root(root: &Path, inner: &Path) -> io::Result<PathBuf> {
-    let mut pending: Vec<OsString> = Vec::new();
-    push_components(&mut pending, inner);
-    let mut resolved: Vec<OsString> = Vec::new();
-    let mut links = 0;
-    let mut missing = false;
-    while let Some(component) = pending.pop() {
-        if component == ".." {
-            resolved.pop();
-            continue;
-        }
-        if missing {
-            resolved.push(component);
-            continue;
-        }
-        let mut candidate = root.to_path_buf();
-        candidate.extend(&resolved);
-        candidate.push(&component);
-        match fs::symlink_metadata(&candidate) {
-            Ok(metadata) if metadata.file_type().is_symlink() => {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(io::Error::other(format!(
-                        "{}: too many levels of symbolic links",
-                        inner.display()
-                    )));
-                }
-                let target = fs::read_link(&candidate).map_err(|e| with_path(e, &candidate))?;
-                if target.is_absolute() {
-                    resolved.clear();
-                }
-                push_components(&mut pending, &target);
-            }
-            Ok(_) => resolved.push(component),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                missing = true;
-                resolved.push(component);
-            }
-            Err(e) => return Err(with_path(e, &candidate)),
-        }
-    }
-    let mut path = root.to_path_buf();
-    path.extend(&resolved);
-    Ok(path)
-}
-
-/// Pushes the components of `path` so that its first one is popped first.
-fn push_components(stack: &mut Vec<OsString>, path: &Path) {
-    let components: Vec<OsString> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(name) => Some(name.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-        })
-        .collect();
-    stack.extend(components.into_iter().rev());
-}
-
-/// Creates `dir` and its missing parents, each made durable in its own parent.
-fn create_dirs(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dirs(parent)?;
-    }
-    match fs::create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
-        Err(e) => return Err(with_path(e, dir)),
-    }
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(())
-}
-
-/// Puts a symlink `dir/name -> target` in place in one rename, so that a crash leaves either
-/// the old entry or the new one, never none, then makes the directory entry durable.
-fn replace_symlink(dir: &Path, name: &str, target: &str) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let temp = dir.join(format!(
-        ".#{name}.{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    // A leftover of a run that died at this very point.
-    let _ = fs::remove_file(&temp);
-    std::os::unix::fs::symlink(target, &temp).map_err(|e| with_path(e, &temp))?;
-    let path = dir.join(name);
-    if let Err(e) = fs::rename(&temp, &path) {
-        let _ = fs::remove_file(&temp);
-        return Err(with_path(e, &path));
-    }
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| with_path(e, dir))
 }
 
 fn with_path(error: io::Error, path: &Path) -> io::Error {

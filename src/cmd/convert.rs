@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
 
-use super::{butane, ignition, Options, Platform, Refused, Spec};
-use crate::cmd::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::convert::{self as convert, butane, ignition, Options, Platform, Refused, Spec};
 use crate::report::{self, Format};
 use crate::rules::Severity;
 
@@ -46,7 +46,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
         Some(name) => match Platform::by_name(name) {
             Some(p) => Some(p),
             None => {
-                let names: Vec<&str> = super::PLATFORMS.iter().map(|p| p.name).collect();
+                let names: Vec<&str> = convert::PLATFORMS.iter().map(|p| p.name).collect();
                 eprintln!(
                     "kindling convert: unknown platform {name:?}; expected one of {}",
                     names.join(", ")
@@ -85,7 +85,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
         }),
         platform,
     };
-    let converted = match super::convert(&data, &options) {
+    let converted = match convert::convert(&data, &options) {
         Ok(c) => c,
         Err(Refused::Invalid(invalid)) => {
             let mut err = match args.format {
@@ -108,7 +108,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let entries = converted.findings.iter().map(super::Finding::entry);
+    let entries = converted.findings.iter().map(convert::Finding::entry);
     let findings = match args.format {
         Format::Human => {
             let mut text = report::human(shown, &converted.source, entries);

@@ -1,5 +1,10 @@
-//! The one HTTP client every network datasource uses: timeouts, bounded retries with backoff,
-//! body caps, and the rule that only 404 and 410 mean "absent".
+//! The one HTTP client: every network datasource and the SSH key imports use it. Timeouts,
+//! bounded retries with backoff, body caps, and the rule that only 404 and 410 mean "absent".
+//!
+//! TLS is rustls with the platform verifier, so the administrator's trust store decides: on
+//! Linux that verifier loads its roots with `rustls-native-certs`, which reads `SSL_CERT_FILE`
+//! and `SSL_CERT_DIR` when either is set and the distribution's bundle otherwise. No roots are
+//! bundled into the binary.
 
 use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
@@ -76,6 +81,14 @@ pub enum HttpError {
     /// The server answered, but with a token that cannot be sent back in a header.
     #[error("PUT {url}: the IMDSv2 token in the answer is invalid: {problem}; a token goes back in a request header, where only visible ASCII is allowed")]
     InvalidToken { url: String, problem: String },
+    /// The server's certificate is not one the trust store vouches for (unknown issuer, wrong
+    /// name, bad signature): trying again gives the same answer.
+    #[error("{method} {url}: the server's certificate is not trusted: {message} (trust comes from the system store, or from SSL_CERT_FILE / SSL_CERT_DIR when set)")]
+    Untrusted {
+        method: &'static str,
+        url: String,
+        message: String,
+    },
     #[error("{method} {url}: {message}")]
     Transport {
         method: &'static str,
@@ -163,14 +176,26 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// A client for metadata services and user-data URLs. These are link-local and the
+    /// reference never used a proxy for them; an inherited `http_proxy` would only send
+    /// 169.254.169.254 somewhere else.
     pub fn new(options: &HttpOptions) -> HttpClient {
+        HttpClient::build(options, None)
+    }
+
+    /// A client for hosts on the internet (GitHub's keys API, a key URL): it goes through the
+    /// proxy the environment names (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, either case, with
+    /// `NO_PROXY`), as the reference's Go client did.
+    pub fn for_internet(options: &HttpOptions) -> HttpClient {
+        HttpClient::build(options, ureq::Proxy::try_from_env())
+    }
+
+    fn build(options: &HttpOptions, proxy: Option<ureq::Proxy>) -> HttpClient {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(MAX_REDIRECTS)
             .max_redirects_will_error(true)
-            // Metadata services are link-local and the reference never used a proxy; an
-            // inherited http_proxy would only send 169.254.169.254 somewhere else.
-            .proxy(None)
+            .proxy(proxy)
             .timeout_global(Some(options.timeout.min(MAX_TIMEOUT)))
             .tls_config(
                 TlsConfig::builder()
@@ -372,6 +397,13 @@ impl HttpClient {
 
     fn transport_error(&self, method: &'static str, url: &str, e: ureq::Error) -> HttpError {
         let url = url.to_string();
+        if let Some(message) = untrusted_certificate(&e) {
+            return HttpError::Untrusted {
+                method,
+                url,
+                message,
+            };
+        }
         match e {
             ureq::Error::Timeout(_) => HttpError::Timeout {
                 method,
@@ -470,6 +502,25 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     let days = era * 146_097 + doe - 719_468;
     let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + s;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// The verifier's reason when `e` is a certificate no trust anchor vouches for. A certificate
+/// outside its validity period is not one: early in boot the clock may not be set yet, and
+/// the next attempt, after it is, succeeds.
+fn untrusted_certificate(e: &ureq::Error) -> Option<String> {
+    let tls = match e {
+        ureq::Error::Rustls(tls) => tls,
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>()?,
+        _ => return None,
+    };
+    use rustls::CertificateError as C;
+    match tls {
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => None,
+        rustls::Error::InvalidCertificate(_) => Some(tls.to_string()),
+        _ => None,
+    }
 }
 
 /// Only absolute http(s) URLs with a host; the scheme check is case-insensitive as URLs are.
