@@ -465,10 +465,10 @@ fn a_payload_of_line_breaks_is_read_in_bounded_memory() {
     let file = dir.path().join("user-data.gz");
     std::fs::write(&file, gz.finish().unwrap()).unwrap();
     let limited = |args: &[&OsStr]| {
-        Command::new("prlimit")
+        std::process::Command::new("prlimit")
             .arg(format!("--as={}", 192u64 << 20))
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_kindling"))
+            .arg(common::BIN)
             .args(args)
             .env_remove("JOURNAL_STREAM")
             .output()
