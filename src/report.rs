@@ -20,6 +20,71 @@ impl Pos {
     }
 }
 
+/// Findings kept per document: no real config meets it, and past it a hostile one (a finding
+/// per line of 16 MiB) would need gigabytes to hold and print what it found.
+pub const MAX_FINDINGS: usize = 10_000;
+/// Findings kept per unit file, for the same reason; a document holds many units.
+pub const MAX_UNIT_FINDINGS: usize = 1_000;
+
+/// Counts the findings of one list past its limit instead of keeping them. A finding more
+/// severe than every kept one is kept all the same (two at most), so that what the list says
+/// about the exit status (an error, a warning under `--strict`) is what the whole list says.
+#[derive(Debug, Clone)]
+pub struct Cap {
+    limit: usize,
+    kept: usize,
+    worst: Option<Severity>,
+    more: usize,
+    first_more: Option<Pos>,
+}
+
+impl Cap {
+    pub fn new(limit: usize) -> Cap {
+        Cap {
+            limit,
+            kept: 0,
+            worst: None,
+            more: 0,
+            first_more: None,
+        }
+    }
+
+    /// Whether to keep a finding of `severity` at `pos`; counts it when not.
+    pub fn admit(&mut self, severity: Severity, pos: Pos) -> bool {
+        // `Severity` orders Error first.
+        let worse = self.worst.is_none_or(|w| severity < w);
+        if self.kept < self.limit || worse {
+            self.kept += 1;
+            self.worst = Some(self.worst.map_or(severity, |w| w.min(severity)));
+            return true;
+        }
+        self.more += 1;
+        self.first_more.get_or_insert(pos);
+        false
+    }
+
+    /// How many findings were counted and not kept.
+    pub fn more(&self) -> usize {
+        self.more
+    }
+
+    /// The closing finding, once some were not kept: how many, where the first was, and `what`
+    /// the limit is per ("document", "unit file").
+    pub fn closing(&self, what: &str) -> Option<Finding> {
+        let pos = self.first_more?;
+        Some(Finding::new(
+            Code::TooManyFindings,
+            pos,
+            format!(
+                "{} more finding{} in this {what} from here on are not shown: kindling reports at most {} per {what}; fix these and run it again",
+                self.more,
+                if self.more == 1 { "" } else { "s" },
+                self.limit
+            ),
+        ))
+    }
+}
+
 /// How a report is printed (`--format`): the compiler-style text or JSON lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -256,6 +321,32 @@ mod tests {
             report().to_compat(),
             vec!["line 2: error: invalid value \"x\""]
         );
+    }
+
+    #[test]
+    fn the_cap_counts_what_it_does_not_keep_and_keeps_a_worse_kind() {
+        let mut cap = Cap::new(2);
+        let at = Pos::new(1, 1);
+        assert!(cap.admit(Severity::Info, at));
+        assert!(cap.admit(Severity::Info, at));
+        assert!(!cap.admit(Severity::Info, Pos::new(3, 1)));
+        assert!(cap.closing("unit file").is_some());
+        // A warning, then an error: each is kept once, so the kinds the list holds are the
+        // kinds of everything it was given.
+        assert!(cap.admit(Severity::Warning, at));
+        assert!(!cap.admit(Severity::Warning, at));
+        assert!(cap.admit(Severity::Error, at));
+        assert!(!cap.admit(Severity::Error, at));
+        assert!(!cap.admit(Severity::Info, at));
+        assert_eq!(cap.more(), 4);
+        let closing = cap.closing("unit file").unwrap();
+        assert_eq!(closing.code, Code::TooManyFindings);
+        assert_eq!(closing.pos, Pos::new(3, 1));
+        assert_eq!(
+            closing.message,
+            "4 more findings in this unit file from here on are not shown: kindling reports at most 2 per unit file; fix these and run it again"
+        );
+        assert!(Cap::new(2).closing("document").is_none());
     }
 
     #[test]

@@ -60,6 +60,7 @@ rules! {
     Mime "mime" Error "a broken multipart MIME envelope (no boundary, a part without Content-Type)";
     Unreadable "unreadable" Error "a file that cannot be read";
     ButaneConfig "butane-config" Error "a Container Linux Config or Butane config under a `#cloud-config` header";
+    TooManyFindings "too-many-findings" Info "more findings than kindling reports in one document (10,000) or unit file (1,000): they are counted, not shown; an error among them still fails validation";
     // YAML.
     YamlSyntax "yaml-syntax" Error "YAML that does not parse";
     RootNotMapping "root-not-mapping" Error "a cloud-config whose root is not a mapping";

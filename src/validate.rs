@@ -87,10 +87,11 @@ fn unit_file_kind(data: &[u8], kind: Kind, name: Option<&str>) -> Option<FileKin
 
 fn unit_file(data: &[u8], kind: FileKind, options: config::Options) -> Vec<Finding> {
     let text = String::from_utf8_lossy(data);
+    let lines = crate::lines::Lines::text(&text);
     let mut out: Vec<Finding> = unitfile::check_unit_syntax(&text)
         .into_iter()
         .map(|(line, why)| {
-            let col = text.split('\n').nth(line).map_or(1, |l| {
+            let col = lines.get(line).map_or(1, |l| {
                 l.chars().take_while(|c| c.is_whitespace()).count() + 1
             });
             Finding::new(

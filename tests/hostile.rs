@@ -501,3 +501,89 @@ fn a_payload_of_line_breaks_is_read_in_bounded_memory() {
         "{stdout}"
     );
 }
+
+/// A unit whose 5M lines each hold a syntax error: a finding per line took 2.6 GB and 52 s to
+/// hold and print. Findings past the cap are counted, so both commands stay in a 192 MiB
+/// address space, and one closing finding says how many were not shown.
+#[test]
+fn a_unit_with_a_finding_per_line_is_checked_in_bounded_memory() {
+    use std::io::Write as _;
+    let dir = fresh_root();
+    const LINES: usize = 5_000_000;
+    let limited = |args: &[&OsStr]| {
+        std::process::Command::new("prlimit")
+            .arg(format!("--as={}", 192u64 << 20))
+            .arg("--")
+            .arg(common::BIN)
+            .args(args)
+            .env_remove("JOURNAL_STREAM")
+            .output()
+            .unwrap()
+    };
+    let gzip = |text: &[u8], name: &str| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(text).unwrap();
+        let file = dir.path().join(name);
+        std::fs::write(&file, gz.finish().unwrap()).unwrap();
+        file
+    };
+    let more = format!("{} more lines from here on", LINES - 1000);
+
+    // A standalone unit file.
+    let unit = gzip(&b"x\n".repeat(LINES), "a.service");
+    let out = limited(&["validate".as_ref(), unit.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(stdout.contains(&more), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    assert!(stdout.lines().count() < 10_000);
+
+    // The same lines as a unit's content in a cloud-config, written with `\n` escapes.
+    let mut text = b"#cloud-config\ncoreos:\n  units:\n  - name: a.service\n    content: \"".to_vec();
+    text.extend_from_slice(&b"x\\n".repeat(LINES));
+    text.extend_from_slice(b"\"\n");
+    let file = gzip(&text, "user-data.gz");
+    let out = limited(&["validate".as_ref(), file.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(stdout.contains(&more), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    let out = limited(&[
+        "plan".as_ref(),
+        "--from-file".as_ref(),
+        file.as_os_str(),
+        "--root".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("a.service"), "{}", &stdout[..stdout.len().min(2000)]);
+}
+
+/// Past the document's cap findings are only counted, but an error among them still fails
+/// validation, and it is shown.
+#[test]
+fn an_error_past_the_findings_cap_still_fails_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("#cloud-config\n");
+    for i in 0..10_500 {
+        text.push_str(&format!("unknown{i}: 1\n"));
+    }
+    text.push_str("hostname: [a]\n");
+    let file = dir.path().join("user-data");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .arg("validate")
+        .arg(&file)
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    assert!(stdout.contains("error[wrong-type]: \"hostname\""));
+    assert!(
+        stdout.contains("info[too-many-findings]: 500 more findings in this document"),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
+    assert_eq!(stdout.matches("warning[unknown-key]").count(), 10_000);
+}

@@ -84,6 +84,15 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// Aliases expand the document beyond what kindling reads; none of it may be applied.
     pub exhausted: bool,
+    /// The document's findings past [`crate::report::MAX_FINDINGS`], counted; whoever adds
+    /// more findings of the document passes them through it too.
+    pub cap: crate::report::Cap,
+}
+
+impl Default for crate::report::Cap {
+    fn default() -> Self {
+        crate::report::Cap::new(crate::report::MAX_FINDINGS)
+    }
 }
 
 /// Scalar bytes that aliases may add to a document's own text: each alias of a string is read
@@ -102,6 +111,7 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
         template: options.template,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
+        cap: crate::report::Cap::new(crate::report::MAX_FINDINGS),
         budget: doc.nodes.len().saturating_mul(VISITS_PER_NODE).max(10_000),
         bytes_left: text.len().saturating_add(MAX_ALIASED_BYTES),
         budget_reported: false,
@@ -139,6 +149,7 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
         root,
         exhausted: w.budget_reported,
         findings: w.findings,
+        cap: w.cap,
     }
 }
 
@@ -159,6 +170,8 @@ struct Walker<'d> {
     /// The document's lines, split only when a finding inside a block scalar needs its column.
     lines: std::cell::OnceCell<crate::lines::Lines<'d>>,
     findings: Vec<Finding>,
+    /// Memory stays bounded while checking: findings past the cap are only counted.
+    cap: crate::report::Cap,
     /// Node visits left: aliases can make a small text stand for a huge tree ("billion laughs").
     budget: usize,
     /// Scalar bytes left to read: a 10 KB string aliased a million times is 10 GB of reading.
@@ -176,6 +189,12 @@ struct Entry {
 }
 
 impl<'d> Walker<'d> {
+    fn keep(&mut self, finding: Finding) {
+        if self.cap.admit(finding.severity, finding.pos) {
+            self.findings.push(finding);
+        }
+    }
+
     /// An error that makes apply skip the entry holding it.
     fn error(&mut self, code: Code, pos: Pos, message: String) {
         if let Some(scope) = self.scopes.last_mut() {
@@ -183,7 +202,7 @@ impl<'d> Walker<'d> {
                 .invalid
                 .push((scope.key, format!("line {}: {message}", pos.line)));
         }
-        self.findings.push(Finding::new(code, pos, message));
+        self.keep(Finding::new(code, pos, message));
     }
 
     /// An error for the validator that apply accepts, as the reference does, with a warning.
@@ -191,13 +210,13 @@ impl<'d> Walker<'d> {
         if let Some(scope) = self.scopes.last_mut() {
             scope.lenient.push(format!("line {}: {note}", pos.line));
         }
-        self.findings.push(Finding::new(code, pos, message));
+        self.keep(Finding::new(code, pos, message));
     }
 
     /// A finding that does not change what apply does (warnings, infos, and errors about what
     /// systemd or fleet will make of a unit, which apply still writes as the reference does).
     fn find(&mut self, code: Code, pos: Pos, message: String) {
-        self.findings.push(Finding::new(code, pos, message));
+        self.keep(Finding::new(code, pos, message));
     }
 
     /// A finding about the value `id`, at its position. When the value is an unrendered
@@ -562,7 +581,7 @@ impl<'d> Walker<'d> {
     fn unknown_key(&mut self, section: &Section, key: &str, pos: Pos) {
         let canonical = key.replace('-', "_");
         if section.kind == SectionKind::Coreos && canonical == "write_files" {
-            self.findings.push(Finding::new(
+            self.keep(Finding::new(
                 Code::WriteFilesUnderCoreos,
                 pos,
                 "write_files doesn't belong under coreos; move it to the top level",

@@ -60,21 +60,28 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
     };
     let checked = check::check(&doc, text, options);
     let mut findings = checked.findings;
+    let mut cap = checked.cap;
+    let mut keep = |f: Finding| {
+        if cap.admit(f.severity, f.pos) {
+            findings.push(f);
+        }
+    };
     for relaxed in &doc.relaxed {
-        findings.push(Finding::new(
+        keep(Finding::new(
             Code::QuotedScalarIndent,
             relaxed.pos,
             relaxed.message.clone(),
         ));
     }
     for pos in &doc.extra_documents {
-        findings.push(Finding::new(
+        keep(Finding::new(
             Code::ExtraDocument,
             *pos,
             "a further YAML document starts here; only the first document of a cloud-config is used, so this one is ignored",
         ));
     }
-    findings.extend(tab_only_lines(&doc, text));
+    tab_only_lines(&doc, text, &mut keep);
+    findings.extend(cap.closing("document"));
     crate::report::normalize(&mut findings);
     if checked.exhausted {
         // Half a hostile document is no better than none of it.
@@ -94,9 +101,9 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
 /// Blank lines holding a tab. YAML 1.2 (and kindling) read them as blank, but the reference's
 /// parser (yaml.v3) rejects the whole document at them ("found character that cannot start any
 /// token"), so a fleet still booting coreos-cloudinit would lose the config: worth a warning.
-fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
+fn tab_only_lines(doc: &yaml::Document, text: &str, keep: &mut impl FnMut(Finding)) {
     if !text.contains('\t') {
-        return Vec::new();
+        return;
     }
     // Lines as YAML counts them (a lone CR ends one too, as `validate` reads it), so that line
     // numbers agree with the parser's positions.
@@ -133,5 +140,5 @@ fn tab_only_lines(doc: &yaml::Document, text: &str) -> Vec<Finding> {
                 "a blank line holding a tab: kindling reads it as blank, but coreos-cloudinit's YAML parser rejects the whole document here (found character that cannot start any token)",
             )
         })
-        .collect()
+        .for_each(keep);
 }

@@ -5,7 +5,8 @@ use super::directives::{self, FileKind, Ty};
 use super::template;
 use super::values::excerpt;
 use crate::rules::Code;
-use crate::unit::file::{bad_specifiers, logical_lines};
+use crate::report::{Cap, Pos, MAX_UNIT_FINDINGS};
+use crate::unit::file::{bad_specifiers, logical_lines_iter};
 
 /// One finding inside a unit file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,22 +47,31 @@ pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
         kind,
         template,
         out: Vec::new(),
+        cap: Cap::new(MAX_UNIT_FINDINGS),
         section: None,
         fleet_global: false,
         fleet_others: Vec::new(),
     };
-    for (index, logical) in logical_lines(text) {
+    for (index, logical) in logical_lines_iter(text) {
         let first = lines.get(index).unwrap_or("");
         c.line(index, first, &logical);
     }
     c.finish_fleet();
+    if let Some(f) = c.cap.closing("unit file") {
+        c.out.push(UnitFinding {
+            line: f.pos.line,
+            col: f.pos.col,
+            code: f.code,
+            message: f.message,
+        });
+    }
     c.out
 }
 
 /// Whether a unit file's text sets `DefaultInstance=` in its [Install] section.
 pub fn has_default_instance(text: &str) -> bool {
     let mut section = "";
-    logical_lines(text).iter().any(|(_, line)| {
+    logical_lines_iter(text).any(|(_, line)| {
         let line = line.trim();
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             section = if name == "Install" { "Install" } else { "" };
@@ -89,6 +99,8 @@ struct Checker {
     kind: FileKind,
     template: bool,
     out: Vec<UnitFinding>,
+    /// Past it, findings are counted (a 16 MiB unit can hold millions of bad lines).
+    cap: Cap,
     section: Option<Section>,
     /// Whether [X-Fleet] says `Global=true`, and the keys beside it that Global excludes.
     fleet_global: bool,
@@ -97,6 +109,9 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, line: usize, col: usize, code: Code, message: String) {
+        if !self.cap.admit(code.severity(), Pos::new(line, col)) {
+            return;
+        }
         self.out.push(UnitFinding {
             line,
             col,

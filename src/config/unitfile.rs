@@ -3,7 +3,7 @@
 //! assignments), not key names.
 
 use super::values::excerpt;
-use crate::unit::file::{is_space, logical_lines};
+use crate::unit::file::{is_space, logical_lines_iter};
 
 /// How much of an offending line a message quotes.
 const EXCERPT_CHARS: usize = 40;
@@ -68,14 +68,36 @@ fn check_line(logical: &str, in_section: &mut bool) -> Option<String> {
 /// A line continued with a trailing backslash is checked together with the lines it joins
 /// and reported at its first line. Comment lines are skipped even inside a continuation, as
 /// systemd does.
+///
+/// Past [`crate::report::MAX_UNIT_FINDINGS`] lines, the rest are counted and one last entry
+/// says how many (at the first of them).
 pub fn check_unit_syntax(text: &str) -> Vec<(usize, String)> {
     let mut in_section = false;
-    logical_lines(text)
-        .into_iter()
-        .filter_map(|(start, logical)| {
-            check_line(&logical, &mut in_section).map(|msg| (start, msg))
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut more = 0usize;
+    let mut first_more = None;
+    for (start, logical) in logical_lines_iter(text) {
+        let Some(msg) = check_line(&logical, &mut in_section) else {
+            continue;
+        };
+        if out.len() < crate::report::MAX_UNIT_FINDINGS {
+            out.push((start, msg));
+        } else {
+            more += 1;
+            first_more.get_or_insert(start);
+        }
+    }
+    if let Some(start) = first_more {
+        out.push((
+            start,
+            format!(
+                "{more} more line{} from here on that systemd would not parse are not shown: kindling reports at most {} per unit file",
+                if more == 1 { "" } else { "s" },
+                crate::report::MAX_UNIT_FINDINGS
+            ),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -19,10 +19,23 @@ fn continues(line: &str) -> bool {
 /// physical line, text)`. A line continued with a trailing backslash is joined with the lines it
 /// continues (comment lines inside it are skipped, as systemd does).
 pub fn logical_lines(text: &str) -> Vec<(usize, Cow<'_, str>)> {
-    let mut out = Vec::new();
+    logical_lines_iter(text).collect()
+}
+
+/// [`logical_lines`] one at a time: a checker reads a 16 MiB unit without a list of its lines.
+pub fn logical_lines_iter(text: &str) -> impl Iterator<Item = (usize, Cow<'_, str>)> {
     // The logical line being continued: its first physical line and the text joined so far.
     let mut pending: Option<(usize, String)> = None;
-    for (index, raw) in text.split('\n').enumerate() {
+    let mut physical = text.split('\n').enumerate();
+    let mut done = false;
+    std::iter::from_fn(move || loop {
+        if done {
+            return None;
+        }
+        let Some((index, raw)) = physical.next() else {
+            done = true;
+            return pending.take().map(|(start, logical)| (start, logical.into()));
+        };
         let mut line = raw.strip_suffix('\r').unwrap_or(raw);
         if index == 0 {
             line = line.strip_prefix('\u{feff}').unwrap_or(line);
@@ -30,8 +43,7 @@ pub fn logical_lines(text: &str) -> Vec<(usize, Cow<'_, str>)> {
         if line.trim_start_matches(is_space).starts_with(['#', ';']) {
             continue;
         }
-        // A blank line says nothing unless it ends a continuation; keeping none of the others
-        // bounds the list by the text's content, not its line breaks (32 bytes each).
+        // A blank line says nothing unless it ends a continuation.
         if pending.is_none() && line.trim().is_empty() {
             continue;
         }
@@ -51,12 +63,8 @@ pub fn logical_lines(text: &str) -> Vec<(usize, Cow<'_, str>)> {
             pending = Some((start, joined));
             continue;
         }
-        out.push((start, logical));
-    }
-    if let Some((start, logical)) = pending {
-        out.push((start, logical.into()));
-    }
-    out
+        return Some((start, logical));
+    })
 }
 
 /// The letters systemd resolves after `%` in unit files (`unit_full_printf` of systemd 257, a

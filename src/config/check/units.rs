@@ -126,10 +126,12 @@ impl Walker<'_> {
         let Some((text, style)) = self.scalar(id) else {
             return;
         };
+        // Found through a sparse index: scanning from the start for each finding is quadratic.
+        let unit_lines = crate::lines::Lines::text(text);
         for f in unitcheck::check(kind, text, self.template) {
             let mut at = self.content_line(id, Some(style), f.line);
             if style == Style::Literal {
-                let unit_line = text.split('\n').nth(f.line).unwrap_or("");
+                let unit_line = unit_lines.get(f.line).unwrap_or("");
                 let lead = unit_line.chars().take_while(|c| *c == ' ').count();
                 at.col = at.col.saturating_sub(lead) + f.col - 1;
             }
