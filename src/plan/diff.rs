@@ -72,8 +72,26 @@ fn range(start: usize, len: usize) -> String {
     }
 }
 
+/// Past this many lines on either side no lines are shown: drawing the diff holds about 100
+/// bytes a line, and a 16 MiB unit of line breaks would take most of a gigabyte.
+const MAX_LINES: usize = 100_000;
+
 /// A unified diff of `old` and `new` with `context` lines around each change; empty when equal.
 pub fn unified(old: &str, new: &str, from: &str, to: &str, context: usize) -> String {
+    let (na, nb) = (
+        old.split_inclusive('\n').count(),
+        new.split_inclusive('\n').count(),
+    );
+    if na.max(nb) > MAX_LINES {
+        if old == new {
+            return String::new();
+        }
+        return format!(
+            "--- {from}\n+++ {to}\n@@ -{} +{} @@ the lines are not shown: kindling shows the diff of files up to {MAX_LINES} lines\n",
+            range(1, na),
+            range(1, nb)
+        );
+    }
     let a: Vec<&str> = old.split_inclusive('\n').collect();
     let b: Vec<&str> = new.split_inclusive('\n').collect();
     let ops = script(&a, &b);
@@ -130,6 +148,16 @@ pub fn unified(old: &str, new: &str, from: &str, to: &str, context: usize) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_diff_past_the_line_bound_is_summed_up() {
+        let big = "x\n".repeat(MAX_LINES + 1);
+        assert_eq!(
+            unified("", &big, "/dev/null", "b/x", 3),
+            format!("--- /dev/null\n+++ b/x\n@@ -0,0 +1,{} @@ the lines are not shown: kindling shows the diff of files up to {MAX_LINES} lines\n", MAX_LINES + 1)
+        );
+        assert_eq!(unified(&big, &big, "a/x", "b/x", 3), "");
+    }
 
     #[test]
     fn one_changed_line() {
