@@ -5,6 +5,7 @@ mod action;
 pub mod diff;
 mod files;
 pub mod json;
+pub mod keys;
 pub mod render;
 pub mod show;
 mod state;

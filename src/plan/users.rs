@@ -20,20 +20,10 @@ impl Planner<'_> {
             return;
         }
         let set = self.options.ssh_key_name.clone();
-        let mut want = String::new();
-        for k in &keys {
-            want.push_str(k);
-            want.push('\n');
-        }
+        // A user this plan creates has no keys yet; an existing one's are compared as apply
+        // will find them (the same decision, made again there under the lock).
         let change = match self.state.user(user) {
-            Some(acct) => {
-                let dir = acct.home.join(".ssh");
-                self.state
-                    .read(&dir.join("authorized_keys.d").join(&set))
-                    .as_deref()
-                    != Some(want.as_bytes())
-                    || self.state.stat(&dir.join("authorized_keys")).is_none()
-            }
+            Some(acct) => super::keys::update(self.state, &acct, &set, &keys).changes(),
             None => true,
         };
         self.push(
