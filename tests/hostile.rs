@@ -533,19 +533,38 @@ fn a_unit_with_a_finding_per_line_is_checked_in_bounded_memory() {
     let unit = gzip(&b"x\n".repeat(LINES), "a.service");
     let out = limited(&["validate".as_ref(), unit.as_os_str()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", &stdout[..stdout.len().min(2000)]);
-    assert!(stdout.contains(&more), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        &stdout[..stdout.len().min(2000)]
+    );
+    assert!(
+        stdout.contains(&more),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
     assert!(stdout.lines().count() < 10_000);
 
     // The same lines as a unit's content in a cloud-config, written with `\n` escapes.
-    let mut text = b"#cloud-config\ncoreos:\n  units:\n  - name: a.service\n    content: \"".to_vec();
+    let mut text =
+        b"#cloud-config\ncoreos:\n  units:\n  - name: a.service\n    content: \"".to_vec();
     text.extend_from_slice(&b"x\\n".repeat(LINES));
     text.extend_from_slice(b"\"\n");
     let file = gzip(&text, "user-data.gz");
     let out = limited(&["validate".as_ref(), file.as_os_str()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", &stdout[..stdout.len().min(2000)]);
-    assert!(stdout.contains(&more), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        &stdout[..stdout.len().min(2000)]
+    );
+    assert!(
+        stdout.contains(&more),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
     let out = limited(&[
         "plan".as_ref(),
         "--from-file".as_ref(),
@@ -556,7 +575,11 @@ fn a_unit_with_a_finding_per_line_is_checked_in_bounded_memory() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stdout.contains("a.service"), "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(
+        stdout.contains("a.service"),
+        "{}",
+        &stdout[..stdout.len().min(2000)]
+    );
 }
 
 /// Past the document's cap findings are only counted, but an error among them still fails
@@ -578,7 +601,12 @@ fn an_error_past_the_findings_cap_still_fails_validation() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{}", &stdout[stdout.len().saturating_sub(2000)..]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
     assert!(stdout.contains("error[wrong-type]: \"hostname\""));
     assert!(
         stdout.contains("info[too-many-findings]: 500 more findings in this document"),

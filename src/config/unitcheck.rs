@@ -4,8 +4,8 @@
 use super::directives::{self, FileKind, Ty};
 use super::template;
 use super::values::excerpt;
-use crate::rules::Code;
 use crate::report::{Cap, Pos, MAX_UNIT_FINDINGS};
+use crate::rules::Code;
 use crate::unit::file::{bad_specifiers, logical_lines_iter};
 
 /// One finding inside a unit file's text.

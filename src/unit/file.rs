@@ -34,7 +34,9 @@ pub fn logical_lines_iter(text: &str) -> impl Iterator<Item = (usize, Cow<'_, st
         }
         let Some((index, raw)) = physical.next() else {
             done = true;
-            return pending.take().map(|(start, logical)| (start, logical.into()));
+            return pending
+                .take()
+                .map(|(start, logical)| (start, logical.into()));
         };
         let mut line = raw.strip_suffix('\r').unwrap_or(raw);
         if index == 0 {
