@@ -99,6 +99,10 @@ impl Default for crate::report::Cap {
 /// (checked, copied into the model) again, so this bounds memory and time whatever the aliases.
 pub const MAX_ALIASED_BYTES: usize = 16 << 20;
 
+/// Entries that merge keys (`<<`) copy into mappings, in all the document: each is held while
+/// its mapping is read, so a large mapping merged many times is refused whole, like aliases.
+pub const MAX_MERGED_ENTRIES: usize = 200_000;
+
 /// Node reads per node of the tree: each is read about three times (entry, value, item) when
 /// nothing is aliased.
 const VISITS_PER_NODE: usize = 8;
@@ -114,6 +118,7 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
         cap: crate::report::Cap::new(crate::report::MAX_FINDINGS),
         budget: doc.nodes.len().saturating_mul(VISITS_PER_NODE).max(10_000),
         bytes_left: text.len().saturating_add(MAX_ALIASED_BYTES),
+        merged_left: MAX_MERGED_ENTRIES,
         budget_reported: false,
         scopes: vec![Scope::default()],
     };
@@ -176,6 +181,8 @@ struct Walker<'d> {
     budget: usize,
     /// Scalar bytes left to read: a 10 KB string aliased a million times is 10 GB of reading.
     bytes_left: usize,
+    /// Merged entries left to copy ([`MAX_MERGED_ENTRIES`]).
+    merged_left: usize,
     budget_reported: bool,
     /// One per mapping being read, innermost last; an error belongs to the innermost one.
     scopes: Vec<Scope>,
@@ -275,14 +282,21 @@ impl<'d> Walker<'d> {
     fn exhausted(&mut self, at: Pos, what: &str) {
         if !self.budget_reported {
             self.budget_reported = true;
-            self.error(
+            // Kept past the findings cap: it says why nothing of the document is applied.
+            let finding = Finding::new(
                 Code::AliasLimit,
                 at,
                 format!(
-                    "aliases expand this document to too many {what} (kindling reads its text plus at most {} MiB, and {VISITS_PER_NODE} reads per node); nothing in it is applied",
+                    "aliases expand this document to too many {what} (kindling reads its text plus at most {} MiB, {VISITS_PER_NODE} reads per node and {MAX_MERGED_ENTRIES} entries merged by `<<`); nothing in it is applied",
                     MAX_ALIASED_BYTES >> 20,
                 ),
             );
+            if let Some(scope) = self.scopes.last_mut() {
+                scope
+                    .invalid
+                    .push((scope.key, format!("line {}: {}", at.line, finding.message)));
+            }
+            self.findings.push(finding);
         }
     }
 
@@ -336,6 +350,14 @@ impl<'d> Walker<'d> {
                 // Merged entries are copies: they spend the alias budget like any expansion.
                 if merged && !self.visit(self.doc.node(k).pos) {
                     return;
+                }
+                if merged {
+                    if self.merged_left == 0 {
+                        self.budget = 0;
+                        self.exhausted(self.doc.node(k).pos, "merged entries");
+                        return;
+                    }
+                    self.merged_left -= 1;
                 }
                 out.push(Entry {
                     key: k,
@@ -681,6 +703,35 @@ mod tests {
         // A merge makes a new entry, which is read (and applied) as written.
         let p = parsed("#cloud-config\ncoreos:\n  units:\n    - &u {name: a.service, command: start}\n    - {<<: *u}\n");
         assert_eq!(p.config.coreos.units.len(), 2);
+    }
+
+    #[test]
+    fn a_mapping_merged_past_the_entry_budget_is_refused_whole() {
+        // Few merges of many keys: within the node budget (8 reads per node), past this one.
+        let times = 3;
+        let keys = MAX_MERGED_ENTRIES / 2;
+        let mut text = String::from("#cloud-config\nwrite_files:\n- &a\n");
+        for i in 0..keys {
+            text.push_str(&format!("  k{i}: 1\n"));
+        }
+        text.push_str(&"- <<: *a\n".repeat(times));
+        let p = crate::config::parse(&text);
+        assert!(!p.syntax_ok);
+        let error = p
+            .findings
+            .iter()
+            .find(|f| f.code == Code::AliasLimit)
+            .unwrap_or_else(|| panic!("{:?}", &p.findings[..3.min(p.findings.len())]));
+        assert!(
+            error
+                .message
+                .starts_with("aliases expand this document to too many merged entries"),
+            "{}",
+            error.message
+        );
+        // One merge fewer is read as written.
+        let under = text.replacen("- <<: *a\n", "", 1);
+        assert!(crate::config::parse(&under).syntax_ok);
     }
 
     #[test]
