@@ -506,8 +506,8 @@ fn fingerprints_are_stable() {
     assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
 }
 
-#[test]
-fn a_user_whose_useradd_was_killed_is_repaired() {
+/// `with_core`, plus the account `deploy` (uid and gid 1000) that a killed useradd left.
+fn with_deploy() -> Mem {
     let mut m = with_core();
     m.users.insert(
         "deploy".into(),
@@ -518,6 +518,12 @@ fn a_user_whose_useradd_was_killed_is_repaired() {
             home: "/home/deploy".into(),
         },
     );
+    m
+}
+
+#[test]
+fn a_user_whose_useradd_was_killed_is_repaired() {
+    let mut m = with_deploy();
     m.files
         .insert("/etc/group".into(), (b"root:x:0:\n".to_vec(), 0o644));
     m.files
@@ -554,16 +560,7 @@ fn a_user_whose_useradd_was_killed_is_repaired() {
 /// and leaves what the skeleton does not explain; without the list it touches nothing there.
 #[test]
 fn a_home_whose_skeleton_copy_was_killed_is_finished() {
-    let mut m = with_core();
-    m.users.insert(
-        "deploy".into(),
-        Account {
-            name: "deploy".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/deploy".into(),
-        },
-    );
+    let mut m = with_deploy();
     let mut file = |path: &str, content: &str, ids: (u32, u32, u32)| {
         m.files
             .insert(path.into(), (content.as_bytes().to_vec(), ids.2));
