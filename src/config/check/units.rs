@@ -128,7 +128,7 @@ impl Walker<'_> {
         };
         // Found through a sparse index: scanning from the start for each finding is quadratic.
         let unit_lines = crate::lines::Lines::text(text);
-        for f in unitcheck::check(kind, text, self.template) {
+        for f in unitcheck::check(kind, text, self.options) {
             let mut at = self.content_line(id, Some(style), f.line);
             if style == Style::Literal {
                 let unit_line = unit_lines.get(f.line).unwrap_or("");
