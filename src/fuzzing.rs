@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets in `fuzz/` and for the test that replays their regression
-//! inputs (`tests/fuzz_regressions.rs`). Each takes arbitrary bytes, drives one parser the way
+//! inputs (`tests/it/fuzz_regressions.rs`). Each takes arbitrary bytes, drives one parser the way
 //! the program does, and asserts what must hold for every input; a panic is a finding.
 //! Not part of the API: nothing here changes what the parsers do.
 

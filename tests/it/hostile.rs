@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::http::{ok, Reply, Server};
 use common::kindling;
