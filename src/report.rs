@@ -190,8 +190,9 @@ pub struct Entry<'a> {
 /// at and a caret under the column.
 pub fn human<'a>(file: &str, source: &str, entries: impl IntoIterator<Item = Entry<'a>>) -> String {
     let mut out = String::new();
-    // Split once: a config with thousands of findings must not be rescanned for each.
-    let lines = crate::lines::Lines::text(source);
+    // Split once: a config with thousands of findings must not be rescanned for each. Not at
+    // all for a clean one.
+    let mut lines = None;
     for e in entries {
         let _ = writeln!(
             out,
@@ -202,6 +203,7 @@ pub fn human<'a>(file: &str, source: &str, entries: impl IntoIterator<Item = Ent
             e.code,
             e.message
         );
+        let lines = lines.get_or_insert_with(|| crate::lines::Lines::text(source));
         let Some(line) = e.line.checked_sub(1).and_then(|i| lines.get(i)) else {
             continue;
         };

@@ -127,10 +127,12 @@ impl Walker<'_> {
             return;
         };
         // Found through a sparse index: scanning from the start for each finding is quadratic.
-        let unit_lines = crate::lines::Lines::text(text);
+        // Built at the first finding: most units have none.
+        let mut unit_lines = None;
         for f in unitcheck::check(kind, text, self.template) {
             let mut at = self.content_line(id, Some(style), f.line);
             if style == Style::Literal {
+                let unit_lines = unit_lines.get_or_insert_with(|| crate::lines::Lines::text(text));
                 let unit_line = unit_lines.get(f.line).unwrap_or("");
                 let lead = unit_line.chars().take_while(|c| *c == ' ').count();
                 at.col = at.col.saturating_sub(lead) + f.col - 1;
