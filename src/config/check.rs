@@ -406,13 +406,16 @@ impl<'d> Walker<'d> {
         };
 
         // Canonical key -> where it was first written; merged keys never count as duplicates.
-        let mut seen = Seen::default();
+        let mut seen = Seen::with_capacity(entries.len());
+        // Each field of the section is kept at most once: sized once, not grown push by push.
+        let known = entries.len().min(section.fields.len());
         let mut out = Entries {
             pos: map_pos,
+            values: Vec::with_capacity(known),
             ..Entries::default()
         };
-        let mut present: Vec<&'static str> = Vec::new();
-        let mut value_pos: Vec<(&'static str, Pos)> = Vec::new();
+        let mut present: Vec<&'static str> = Vec::with_capacity(known);
+        let mut value_pos: Vec<(&'static str, Pos)> = Vec::with_capacity(known);
 
         for e in &entries {
             self.set_key(None);
@@ -647,7 +650,6 @@ fn excerpt(s: &str) -> String {
 /// The keys of one mapping seen so far: canonical key -> where it was first written, and as
 /// what. Most mappings have a handful of keys, found faster in a list than by hashing; a
 /// mapping of many keys moves to a hash map, so that a huge one is not quadratic.
-#[derive(Default)]
 struct Seen<'d> {
     few: Vec<(Cow<'d, str>, (Pos, &'d str))>,
     many: HashMap<Cow<'d, str>, (Pos, &'d str)>,
@@ -655,6 +657,13 @@ struct Seen<'d> {
 
 impl<'d> Seen<'d> {
     const FEW: usize = 16;
+
+    fn with_capacity(keys: usize) -> Seen<'d> {
+        Seen {
+            few: Vec::with_capacity(keys.min(Self::FEW)),
+            many: HashMap::new(),
+        }
+    }
 
     fn get(&self, key: &str) -> Option<(Pos, &'d str)> {
         if self.many.is_empty() {
@@ -768,7 +777,9 @@ mod tests {
             at - 2
         ));
         let at = add(&mut text, "path");
-        want.push(format!("{at}: duplicate key \"path\" (first set on line 3)"));
+        want.push(format!(
+            "{at}: duplicate key \"path\" (first set on line 3)"
+        ));
         let p = crate::config::parse(&text);
         let found: Vec<String> = p
             .findings
