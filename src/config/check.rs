@@ -91,7 +91,7 @@ pub struct Checked {
 
 impl Default for crate::report::Cap {
     fn default() -> Self {
-        crate::report::Cap::new(crate::report::MAX_FINDINGS)
+        crate::report::Cap::new(crate::report::MAX_FINDINGS, Default::default())
     }
 }
 
@@ -112,10 +112,10 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
     let mut w = Walker {
         doc,
         text,
-        template: options.template,
+        options,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
-        cap: crate::report::Cap::new(crate::report::MAX_FINDINGS),
+        cap: crate::report::Cap::new(crate::report::MAX_FINDINGS, options.allow),
         budget: doc.nodes.len().saturating_mul(VISITS_PER_NODE).max(10_000),
         bytes_left: text.len().saturating_add(MAX_ALIASED_BYTES),
         merged_left: MAX_MERGED_ENTRIES,
@@ -170,8 +170,8 @@ struct Scope {
 struct Walker<'d> {
     doc: &'d Document,
     text: &'d str,
-    /// --template: unrendered placeholders are valid values.
-    template: bool,
+    /// --template (unrendered placeholders are valid values) and --allow.
+    options: Options,
     /// The document's lines, split only when a finding inside a block scalar needs its column.
     lines: std::cell::OnceCell<crate::lines::Lines<'d>>,
     findings: Vec<Finding>,
@@ -197,7 +197,7 @@ struct Entry {
 
 impl<'d> Walker<'d> {
     fn keep(&mut self, finding: Finding) {
-        if self.cap.admit(finding.severity, finding.pos) {
+        if self.cap.admit(finding.code, finding.pos) {
             self.findings.push(finding);
         }
     }
@@ -242,7 +242,7 @@ impl<'d> Walker<'d> {
                 })
                 .into(),
         };
-        let Some(message) = template::annotate(message, &raw, self.template) else {
+        let Some(message) = template::annotate(message, &raw, self.options.template) else {
             return;
         };
         if code.severity() == crate::rules::Severity::Error {
@@ -631,7 +631,7 @@ impl<'d> Walker<'d> {
             (None, Some((_, s))) => format!("unrecognized key {shown}; did you mean \"{s}\"?"),
             (None, None) => format!("unrecognized key {shown}"),
         };
-        let msg = match template::annotate(msg, key, self.template) {
+        let msg = match template::annotate(msg, key, self.options.template) {
             Some(msg) => msg,
             None => return,
         };
