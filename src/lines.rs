@@ -106,7 +106,7 @@ impl<'t> Lines<'t> {
         }
         let mark = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
         let cursor = self.cursor.get();
-        let (mut line, mut start) = if cursor.0 <= index && cursor.0 > mark.0 {
+        let (mut line, mut start) = if cursor.0 <= index && cursor.0 >= mark.0 {
             cursor
         } else if cursor.0 > index && cursor.0 - index < index - mark.0 {
             // Nearer behind the cursor than ahead of the mark: [`Lines::last_before`] asks for
