@@ -144,7 +144,8 @@ fn first_line(data: &[u8]) -> &[u8] {
 }
 
 /// Runs the header-block reader and the header-value parsers on arbitrary bytes, for the fuzz
-/// targets (they cannot name the private `headers` module).
+/// targets (they cannot name the private `headers` module); only under the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn fuzz_headers(data: &[u8]) {
     let block = headers::HeaderBlock::parse(data);
