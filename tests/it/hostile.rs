@@ -575,18 +575,25 @@ fn a_unit_with_a_finding_per_line_is_checked_in_bounded_memory() {
     );
 }
 
-/// Past the document's cap findings are only counted, but an error among them still fails
-/// validation, and it is shown.
-#[test]
-fn an_error_past_the_findings_cap_still_fails_validation() {
+/// A cloud-config of 10,500 unknown keys (an unknown-key warning each: 500 past the document's
+/// cap), then `tail`, in a fresh directory.
+fn past_the_findings_cap(tail: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("#cloud-config\n");
     for i in 0..10_500 {
         text.push_str(&format!("unknown{i}: 1\n"));
     }
-    text.push_str("hostname: [a]\n");
+    text.push_str(tail);
     let file = dir.path().join("user-data");
     std::fs::write(&file, &text).unwrap();
+    (dir, file)
+}
+
+/// Past the document's cap findings are only counted, but an error among them still fails
+/// validation, and it is shown.
+#[test]
+fn an_error_past_the_findings_cap_still_fails_validation() {
+    let (_dir, file) = past_the_findings_cap("hostname: [a]\n");
     let out = kindling().arg("validate").arg(&file).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -608,14 +615,7 @@ fn an_error_past_the_findings_cap_still_fails_validation() {
 /// no room, so the warnings after them are shown and nothing is reported as not shown.
 #[test]
 fn allowed_findings_take_no_room_under_the_findings_cap() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("#cloud-config\n");
-    for i in 0..10_500 {
-        text.push_str(&format!("unknown{i}: 1\n"));
-    }
-    text.push_str("ssh_authorized_keys:\n  - not a key\n");
-    let file = dir.path().join("user-data");
-    std::fs::write(&file, &text).unwrap();
+    let (_dir, file) = past_the_findings_cap("ssh_authorized_keys:\n  - not a key\n");
     let run = |allow: &[&str]| {
         let mut cmd = kindling();
         cmd.arg("validate").arg("--strict");
