@@ -4,12 +4,18 @@ TARGET   := x86_64-unknown-linux-gnu
 # instructions, issue 10); at a fixed address there is nothing to relocate.
 STATIC   := RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static'
 BIN      := target/release/kindling
+# The dev-profile build for the host, which `make demo` runs and `make test` checks the corpus
+# with: it shares its dependency tree with `cargo test`, where the static binary compiles the whole
+# tree again (for the target, with fat LTO). The static binary is what `make install`, `make deb`,
+# `make e2e` and `make bench` use; CI checks the corpus with it too (CORPUS_BIN=$(BIN)).
+DEV_BIN  := target/debug/kindling
+CORPUS_BIN ?= $(DEV_BIN)
 CORPUS   := ../shared/corpus/validate
 CHECKER  := ../shared/bin/check-corpus
 
 GEN      := target/gen
 
-.PHONY: build test unit corpus demo bench lint fmt clean fuzz
+.PHONY: build dev test unit corpus demo bench lint fmt clean fuzz
 
 # A static release binary. --target keeps crt-static away from build scripts and proc-macros;
 # the result is copied to target/release/kindling, where the tools and docs expect it. The man
@@ -24,22 +30,29 @@ build:
 	for sh in bash zsh fish; do $(BIN) completions $$sh > $(GEN)/completion.$$sh || exit 1; done
 	$(BIN) schema > $(GEN)/cloud-config.schema.json
 
-test: build unit corpus
+dev:
+	cargo build --locked
+
+# The corpus after the tests, not beside them under -j: `cargo test` and `cargo build` both write
+# target/debug/kindling (the tests' copy has the fault-injection switch).
+test: unit
+	@$(MAKE) --no-print-directory corpus
 
 # Tests that need root are marked #[ignore = "needs root"]; as root (as in CI) they run too.
 unit:
 	cargo test --locked $(if $(filter 0,$(shell id -u)),-- --include-ignored)
 
-# The shared acceptance corpus, when the checkout sits beside shared/ (as in CI).
-corpus: build
+# The shared acceptance corpus, when the checkout sits beside shared/ (as in CI), against the dev
+# build; `make build corpus CORPUS_BIN=target/release/kindling` checks the static binary.
+corpus: $(if $(filter $(DEV_BIN),$(CORPUS_BIN)),dev)
 	@if [ -x $(CHECKER) ] && [ -d $(CORPUS) ]; then \
-		$(CHECKER) --bin $(BIN) $(CORPUS); \
+		$(CHECKER) --bin $(CORPUS_BIN) $(CORPUS); \
 	else \
 		echo "corpus: $(CORPUS) not found beside this checkout; skipped"; \
 	fi
 
-demo: build
-	@scripts/demo.sh $(BIN)
+demo: dev
+	@scripts/demo.sh $(DEV_BIN)
 
 # A target dir of its own: `cargo bench` would otherwise replace target/release/kindling with an
 # ordinary dynamic build. The bench itself runs the static binary `make build` made.

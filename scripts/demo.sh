@@ -2,7 +2,7 @@
 # `make demo`: validate the example configs, then apply the worker config to a fresh offline
 # root (real useradd, real files, unit symlinks), twice, and show the resulting tree.
 set -euo pipefail
-bin=${1:-target/release/kindling}
+bin=${1:-target/debug/kindling}
 cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }

@@ -204,24 +204,26 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     // The journal's identifier: the name the process was started as (`coreos-cloudinit` from
-    // the boot units).
-    let identifier = std::env::args_os()
-        .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "kindling".into());
+    // the boot units). Only the commands that log need it.
+    let identifier = || {
+        std::env::args_os()
+            .next()
+            .and_then(|a| {
+                Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "kindling".into())
+    };
     match cli.command {
         Some(Command::Validate(args)) => args.run(),
-        Some(Command::Apply(args)) => args.run(args.dry_run, &identifier),
-        Some(Command::Plan(args)) => args.run(true, &identifier),
-        Some(Command::Fetch(args)) => args.run(&identifier),
+        Some(Command::Apply(args)) => args.run(args.dry_run, &identifier()),
+        Some(Command::Plan(args)) => args.run(true, &identifier()),
+        Some(Command::Fetch(args)) => args.run(&identifier()),
         Some(Command::Convert(args)) => crate::cmd::convert::run(&args),
         Some(Command::Schema) => crate::cmd::schema::run(),
         Some(Command::Completions(args)) => crate::cmd::completions::run(&args, Cli::command()),
-        None => cli.compat.run(&identifier),
+        None => cli.compat.run(&identifier()),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets in `fuzz/` and for the test that replays their regression
-//! inputs (`tests/fuzz_regressions.rs`). Each takes arbitrary bytes, drives one parser the way
+//! inputs (`tests/it/fuzz_regressions.rs`). Each takes arbitrary bytes, drives one parser the way
 //! the program does, and asserts what must hold for every input; a panic is a finding.
 //! Not part of the API: nothing here changes what the parsers do.
 
@@ -10,7 +10,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::datasource::{self, Datasource, HttpOptions};
 use crate::metadata::{Addresses, Metadata};
-use crate::plan::{self, Account, Action, FileKind, FileStat, State};
+use crate::plan::memory::Memory;
+use crate::plan::{self, Action};
 use crate::{config, network, userdata};
 
 /// One target: arbitrary bytes in; a panic is a finding.
@@ -420,135 +421,23 @@ pub fn cloudsigma(data: &[u8]) {
     }
 }
 
-/// A machine in memory, enough for planning and for carrying out the steps a plan's
-/// convergence depends on.
-#[derive(Default)]
-struct Mem {
-    files: BTreeMap<PathBuf, (Vec<u8>, u32)>,
-    links: BTreeMap<PathBuf, PathBuf>,
-    users: BTreeMap<String, Account>,
-    hostname: Option<String>,
-    enabled: BTreeSet<String>,
-    done: BTreeSet<String>,
-}
-
-impl Mem {
-    fn machine() -> Mem {
-        let mut m = Mem {
-            hostname: Some("old-host".into()),
-            ..Mem::default()
-        };
-        m.users.insert(
-            "core".into(),
-            Account {
-                name: "core".into(),
-                uid: 500,
-                gid: 500,
-                home: "/home/core".into(),
-            },
-        );
-        m.files.insert(
-            "/etc/environment".into(),
-            (b"COREOS_PUBLIC_IPV4=\nOTHER=1\n".to_vec(), 0o644),
-        );
-        m.files.insert(
-            "/etc/hosts".into(),
-            (b"127.0.0.1 localhost\n".to_vec(), 0o644),
-        );
-        m
-    }
-
-    /// What apply would leave behind for the steps whose change the planner reads back.
-    fn carry_out(&mut self, plan: &plan::Plan) {
-        for step in &plan.steps {
-            match &step.action {
-                Action::WriteFile {
-                    path,
-                    content,
-                    mode,
-                    ..
-                } => {
-                    self.links.remove(path);
-                    self.files.insert(path.clone(), (content.clone(), *mode));
-                }
-                Action::SetHostname { name } => self.hostname = Some(name.clone()),
-                Action::Mask { path, .. } => {
-                    self.files.remove(path);
-                    self.links.insert(path.clone(), "/dev/null".into());
-                }
-                Action::Enable { unit, .. } => {
-                    self.enabled.insert(unit.clone());
-                }
-                Action::Command { stamp, .. } | Action::Script { stamp, .. } => {
-                    self.done.insert(stamp.clone());
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-impl State for Mem {
-    fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        self.files.get(path).map(|(c, _)| c.clone())
-    }
-    fn stat(&self, path: &Path) -> Option<FileStat> {
-        if let Some(t) = self.links.get(path) {
-            return Some(FileStat {
-                kind: FileKind::Symlink(t.clone()),
-                mode: 0o777,
-                uid: 0,
-                gid: 0,
-                len: 0,
-            });
-        }
-        self.files.get(path).map(|(c, mode)| FileStat {
-            kind: FileKind::File,
-            mode: *mode,
-            uid: 0,
-            gid: 0,
-            len: c.len() as u64,
-        })
-    }
-    fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
-        let paths = self.files.keys().chain(self.links.keys());
-        let names: BTreeSet<std::ffi::OsString> = paths
-            .filter(|p| p.parent() == Some(dir))
-            .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
-            .collect();
-        (!names.is_empty()).then(|| names.into_iter().collect())
-    }
-    fn user(&self, name: &str) -> Option<Account> {
-        self.users.get(name).cloned()
-    }
-    fn user_groups(&self, _: &str) -> Vec<String> {
-        vec!["docker".into()]
-    }
-    fn password_hash(&self, _: &str) -> Option<String> {
-        Some("$6$old".into())
-    }
-    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String> {
-        match spec {
-            "root" | "0" => Ok((Some(0), None)),
-            "root:root" | "0:0" => Ok((Some(0), Some(0))),
-            _ => Err(format!("unknown owner {spec:?}")),
-        }
-    }
-    fn group_exists(&self, group: &str) -> bool {
-        ["root", "core", "docker", "wheel"].contains(&group)
-    }
-    fn hostname(&self) -> Option<String> {
-        self.hostname.clone()
-    }
-    fn unit_enabled(&self, unit: &str) -> Option<bool> {
-        Some(self.enabled.contains(unit))
-    }
-    fn unit_active(&self, _: &str) -> Option<bool> {
-        Some(false)
-    }
-    fn done_this_boot(&self, stamp: &str) -> bool {
-        self.done.contains(stamp)
-    }
+/// The machine the `plan` target plans against: a host name, the `core` account and the files
+/// the planner merges into.
+fn machine() -> Memory {
+    let mut m = Memory {
+        hostname: Some("old-host".into()),
+        ..Memory::default()
+    };
+    m.add_account("core", 500);
+    m.files.insert(
+        "/etc/environment".into(),
+        (b"COREOS_PUBLIC_IPV4=\nOTHER=1\n".to_vec(), 0o644),
+    );
+    m.files.insert(
+        "/etc/hosts".into(),
+        (b"127.0.0.1 localhost\n".to_vec(), 0o644),
+    );
+    m
 }
 
 /// User-data bytes to parts to a plan against a machine in memory: the same plan twice, every
@@ -574,7 +463,7 @@ pub fn plan(data: &[u8]) {
         addrs: &addrs,
         network: &[],
     };
-    let mut mem = Mem::machine();
+    let mut mem = machine();
     let first = plan::plan(&inputs, &mem, &options);
     let again = plan::plan(&inputs, &mem, &options);
     assert_eq!(first, again, "planning the same input twice differs");

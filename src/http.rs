@@ -560,6 +560,10 @@ pub(crate) enum ReadError {
 
 /// Reads at most `cap` bytes and fails on the byte after: memory use is bounded by `cap + 1`
 /// whatever the peer sends, since the buffer grows by hand rather than by doubling.
+///
+/// Reads go straight into the buffer: a separate chunk would be zeroed at every call, which
+/// for a small config file costs more than all the rest of reading it. With `initial` at the
+/// expected size, one read fills the buffer and a second one, into the spare byte, sees the end.
 pub(crate) fn read_capped(
     reader: impl Read,
     cap: usize,
@@ -567,27 +571,31 @@ pub(crate) fn read_capped(
 ) -> Result<Vec<u8>, ReadError> {
     let limit = cap.saturating_add(1);
     let mut reader = reader.take(limit as u64);
-    let mut out: Vec<u8> = Vec::with_capacity(initial.min(limit));
-    let mut chunk = [0u8; 16 * 1024];
+    let mut out: Vec<u8> = Vec::new();
+    let mut filled = 0;
     loop {
-        let n = match reader.read(&mut chunk) {
+        if filled == out.len() {
+            let want = if out.is_empty() && initial > 0 {
+                initial.saturating_add(1)
+            } else {
+                out.len().saturating_mul(2).max(out.len() + 16 * 1024)
+            }
+            .min(limit);
+            out.reserve_exact(want - out.len());
+            out.resize(want, 0);
+        }
+        let n = match reader.read(out.get_mut(filled..).unwrap_or_default()) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ReadError::Io(e)),
         };
-        let data = chunk.get(..n).unwrap_or(&[]);
-        if out.capacity() - out.len() < data.len() {
-            let want = (out.len() + data.len())
-                .max(out.capacity().saturating_mul(2))
-                .min(limit);
-            out.reserve_exact(want - out.len());
-        }
-        out.extend_from_slice(data);
-        if out.len() > cap {
+        filled += n;
+        if filled > cap {
             return Err(ReadError::TooLarge);
         }
     }
+    out.truncate(filled);
     Ok(out)
 }
 

@@ -8,7 +8,8 @@
 //! submodules of one module never use each other in a circle. `tests/module_graph.rs` (also run
 //! by `make lint`) checks both, and that this list names every module of `src/`.
 //!
-//! - [`fuzzing`]: the fuzz targets' entry points; it may use anything, and nothing uses it.
+//! - [`fuzzing`]: the fuzz targets' entry points, behind the `fuzzing` feature (the tests and
+//!   `fuzz/` turn it on); it may use anything, and nothing uses it.
 //! - [`cli`]: the command line: clap's definitions, the coreos-cloudinit flag spellings and
 //!   dispatch to the subcommands; nothing else.
 //! - [`cmd`]: the subcommands, one file each with its arguments and its `run`, and what they
@@ -48,6 +49,7 @@ pub mod color;
 pub mod config;
 pub mod convert;
 pub mod datasource;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -30,6 +30,8 @@ pub struct Lines<'t> {
     /// (the parser's block scalars, the report's findings in order), and start from there.
     cursor: Cell<(usize, usize)>,
     count: usize,
+    /// Whether the text holds a CR: without one, YAML's breaks are found by memchr too.
+    cr: bool,
 }
 
 impl<'t> Lines<'t> {
@@ -50,6 +52,7 @@ impl<'t> Lines<'t> {
             marks: vec![(0, 0)],
             cursor: Cell::new((0, 0)),
             count: 0,
+            cr: breaks == Breaks::Yaml && text.as_bytes().contains(&b'\r'),
         };
         let (mut line, mut start) = (0, 0);
         while let (_, Some(next)) = lines.end(start) {
@@ -72,9 +75,9 @@ impl<'t> Lines<'t> {
     fn end(&self, from: usize) -> (usize, Option<usize>) {
         let bytes = self.text.as_bytes();
         let found = match self.breaks {
-            Breaks::Yaml => bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r'),
+            Breaks::Yaml if self.cr => bytes[from..].iter().position(|&b| b == b'\n' || b == b'\r'),
             // A one-byte pattern: the standard library's memchr.
-            Breaks::Text => self.text[from..].find('\n'),
+            Breaks::Yaml | Breaks::Text => self.text[from..].find('\n'),
         };
         let Some(at) = found.map(|at| from + at) else {
             return (bytes.len(), None);
@@ -103,8 +106,17 @@ impl<'t> Lines<'t> {
         }
         let mark = self.marks[self.marks.partition_point(|m| m.0 <= index) - 1];
         let cursor = self.cursor.get();
-        let (mut line, mut start) = if cursor.0 <= index && cursor.0 > mark.0 {
+        let (mut line, mut start) = if cursor.0 <= index && cursor.0 >= mark.0 {
             cursor
+        } else if cursor.0 > index && cursor.0 - index < index - mark.0 {
+            // Nearer behind the cursor than ahead of the mark: [`Lines::last_before`] asks for
+            // the line before the one just found.
+            let (mut line, mut start) = cursor;
+            while line > index {
+                start = self.start_before(start)?;
+                line -= 1;
+            }
+            (line, start)
         } else {
             mark
         };
@@ -154,24 +166,31 @@ impl<'t> Lines<'t> {
     ) -> Option<(usize, &'t str)> {
         let mut number = line.min(self.count + 1).checked_sub(1)?;
         let mut start = self.start_of(number.checked_sub(1)?)?;
-        let bytes = self.text.as_bytes();
         loop {
             let text = self.at(start);
             if keep(text) {
                 return Some((number, text));
             }
-            // The line before ends at this one's start, less its break (LF, CR or CRLF).
-            let mut end = start.checked_sub(1)?;
-            if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
-                end -= 1;
-            }
-            let is_break = |b: &u8| *b == b'\n' || (self.breaks == Breaks::Yaml && *b == b'\r');
-            start = bytes[..end]
-                .iter()
-                .rposition(is_break)
-                .map_or(0, |at| at + 1);
+            start = self.start_before(start)?;
             number -= 1;
         }
+    }
+
+    /// Where the line before the one starting at byte `start` starts; None for the first line.
+    fn start_before(&self, start: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        // The line before ends at this one's start, less its break (LF, CR or CRLF).
+        let mut end = start.checked_sub(1)?;
+        if bytes[end] == b'\n' && end > 0 && bytes[end - 1] == b'\r' {
+            end -= 1;
+        }
+        let is_break = |b: &u8| *b == b'\n' || (self.breaks == Breaks::Yaml && *b == b'\r');
+        Some(
+            bytes[..end]
+                .iter()
+                .rposition(is_break)
+                .map_or(0, |at| at + 1),
+        )
     }
 }
 
@@ -236,9 +255,18 @@ mod tests {
             );
         }
         assert_eq!(lines.get(want.len()), None);
-        // Backwards too: the cursor left by the last lookup is never past the line asked for.
+        // Backwards too: from the cursor or from a mark, whichever is nearer.
         for (i, line) in want.iter().enumerate().rev() {
             assert_eq!(lines.get(i), Some(*line), "line {i}, backwards");
+        }
+        // And in no order: a step back, a jump ahead, a jump back.
+        let mut i = 0usize;
+        for step in 0..want.len().min(300) {
+            i = (i + step * 7919) % want.len();
+            assert_eq!(lines.get(i), Some(want[i]), "line {i}, at random");
+            if i > 0 {
+                assert_eq!(lines.get(i - 1), Some(want[i - 1]), "line {}, back", i - 1);
+            }
         }
     }
 

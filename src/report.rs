@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::rules::{Code, Severity};
+use crate::rules::{Allowed, Code, Severity};
 
 /// A place in the source: 1-based line, 1-based column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -29,9 +29,12 @@ pub const MAX_UNIT_FINDINGS: usize = 1_000;
 /// Counts the findings of one list past its limit instead of keeping them. A finding more
 /// severe than every kept one is kept all the same (two at most), so that what the list says
 /// about the exit status (an error, a warning under `--strict`) is what the whole list says.
+/// A finding of an allowed rule is dropped first, neither kept nor counted: silenced findings
+/// must not use up the room of the others.
 #[derive(Debug, Clone)]
 pub struct Cap {
     limit: usize,
+    allowed: Allowed,
     kept: usize,
     worst: Option<Severity>,
     more: usize,
@@ -39,9 +42,10 @@ pub struct Cap {
 }
 
 impl Cap {
-    pub fn new(limit: usize) -> Cap {
+    pub fn new(limit: usize, allowed: Allowed) -> Cap {
         Cap {
             limit,
+            allowed,
             kept: 0,
             worst: None,
             more: 0,
@@ -49,8 +53,13 @@ impl Cap {
         }
     }
 
-    /// Whether to keep a finding of `severity` at `pos`; counts it when not.
-    pub fn admit(&mut self, severity: Severity, pos: Pos) -> bool {
+    /// Whether to keep a finding of rule `code` at `pos`; counts it when not, unless the rule is
+    /// allowed.
+    pub fn admit(&mut self, code: Code, pos: Pos) -> bool {
+        if self.allowed.contains(code) {
+            return false;
+        }
+        let severity = code.severity();
         // `Severity` orders Error first.
         let worse = self.worst.is_none_or(|w| severity < w);
         if self.kept < self.limit || worse {
@@ -190,8 +199,9 @@ pub struct Entry<'a> {
 /// at and a caret under the column.
 pub fn human<'a>(file: &str, source: &str, entries: impl IntoIterator<Item = Entry<'a>>) -> String {
     let mut out = String::new();
-    // Split once: a config with thousands of findings must not be rescanned for each.
-    let lines = crate::lines::Lines::text(source);
+    // Split once: a config with thousands of findings must not be rescanned for each. Not at
+    // all for a clean one.
+    let mut lines = None;
     for e in entries {
         let _ = writeln!(
             out,
@@ -202,6 +212,7 @@ pub fn human<'a>(file: &str, source: &str, entries: impl IntoIterator<Item = Ent
             e.code,
             e.message
         );
+        let lines = lines.get_or_insert_with(|| crate::lines::Lines::text(source));
         let Some(line) = e.line.checked_sub(1).and_then(|i| lines.get(i)) else {
             continue;
         };
@@ -325,19 +336,20 @@ mod tests {
 
     #[test]
     fn the_cap_counts_what_it_does_not_keep_and_keeps_a_worse_kind() {
-        let mut cap = Cap::new(2);
+        let (info, warning, error) = (Code::AliasRepeat, Code::UnknownKey, Code::WrongType);
+        let mut cap = Cap::new(2, Allowed::default());
         let at = Pos::new(1, 1);
-        assert!(cap.admit(Severity::Info, at));
-        assert!(cap.admit(Severity::Info, at));
-        assert!(!cap.admit(Severity::Info, Pos::new(3, 1)));
+        assert!(cap.admit(info, at));
+        assert!(cap.admit(info, at));
+        assert!(!cap.admit(info, Pos::new(3, 1)));
         assert!(cap.closing("unit file").is_some());
         // A warning, then an error: each is kept once, so the kinds the list holds are the
         // kinds of everything it was given.
-        assert!(cap.admit(Severity::Warning, at));
-        assert!(!cap.admit(Severity::Warning, at));
-        assert!(cap.admit(Severity::Error, at));
-        assert!(!cap.admit(Severity::Error, at));
-        assert!(!cap.admit(Severity::Info, at));
+        assert!(cap.admit(warning, at));
+        assert!(!cap.admit(warning, at));
+        assert!(cap.admit(error, at));
+        assert!(!cap.admit(error, at));
+        assert!(!cap.admit(info, at));
         assert_eq!(cap.more(), 4);
         let closing = cap.closing("unit file").unwrap();
         assert_eq!(closing.code, Code::TooManyFindings);
@@ -346,7 +358,23 @@ mod tests {
             closing.message,
             "4 more findings in this unit file from here on are not shown: kindling reports at most 2 per unit file; fix these and run it again"
         );
-        assert!(Cap::new(2).closing("document").is_none());
+        assert!(Cap::new(2, Allowed::default())
+            .closing("document")
+            .is_none());
+    }
+
+    #[test]
+    fn the_cap_drops_allowed_findings_without_counting_them() {
+        let mut allowed = Allowed::default();
+        allowed.insert(Code::UnknownKey);
+        let mut cap = Cap::new(1, allowed);
+        let at = Pos::new(1, 1);
+        for _ in 0..3 {
+            assert!(!cap.admit(Code::UnknownKey, at));
+        }
+        assert!(cap.admit(Code::DeprecatedKey, at));
+        assert_eq!(cap.more(), 0);
+        assert!(cap.closing("document").is_none());
     }
 
     #[test]

@@ -48,6 +48,9 @@ macro_rules! rules {
                 summary: $summary,
             },)*
         ];
+
+        // `Allowed` holds a rule per bit.
+        const _: () = assert!([$(Code::$variant),*].len() <= 64);
     };
 }
 
@@ -115,6 +118,20 @@ impl Code {
     /// The rule with this stable name, as `--allow` takes it.
     pub fn from_name(name: &str) -> Option<Code> {
         RULES.iter().find(|r| r.name == name).map(|r| r.code)
+    }
+}
+
+/// The rules `--allow` silences. The validator drops their findings before it counts findings
+/// against a cap, so that silenced ones cannot crowd out the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allowed(u64);
+
+impl Allowed {
+    pub fn insert(&mut self, code: Code) {
+        self.0 |= 1 << code as u32;
+    }
+    pub fn contains(self, code: Code) -> bool {
+        self.0 & (1 << code as u32) != 0
     }
 }
 

@@ -102,7 +102,7 @@ fn unit_file(data: &[u8], kind: FileKind, options: config::Options) -> Vec<Findi
         })
         .collect();
     out.extend(
-        unitcheck::check(kind, &text, options.template)
+        unitcheck::check(kind, &text, options)
             .into_iter()
             .map(|f| Finding::new(f.code, Pos::new(f.line + 1, f.col), f.message)),
     );
@@ -297,5 +297,60 @@ mod tests {
         let f = validate(b"#cloud-config\nhostname: a\xff\n").findings;
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].pos.line, f[0].pos.col), (2, 12));
+    }
+
+    /// `--allow`ed findings are dropped before the caps count them: silenced findings do not use
+    /// up a document's 10,000 (or a unit file's 1,000) and hide the rest behind
+    /// too-many-findings.
+    #[test]
+    fn allowed_findings_do_not_use_up_the_findings_caps() {
+        // The codes found, in order, a run of one code as (code, how many).
+        let runs = |data: &str, name: Option<&str>, allow: &[Code]| -> Vec<(Code, usize)> {
+            let mut options = config::Options::default();
+            for &code in allow {
+                options.allow.insert(code);
+            }
+            let mut runs: Vec<(Code, usize)> = Vec::new();
+            for f in validate_with(data.as_bytes(), name, options).findings {
+                match runs.last_mut() {
+                    Some((code, n)) if *code == f.code => *n += 1,
+                    _ => runs.push((f.code, 1)),
+                }
+            }
+            runs
+        };
+
+        let mut doc = String::from("#cloud-config\n");
+        for i in 0..10_500 {
+            doc.push_str(&format!("unknown{i}: 1\n"));
+        }
+        doc.push_str("ssh_authorized_keys:\n  - not a key\n  - nor this\n");
+        assert_eq!(
+            runs(&doc, None, &[]),
+            vec![(Code::UnknownKey, 10_000), (Code::TooManyFindings, 1)]
+        );
+        assert_eq!(
+            runs(&doc, None, &[Code::UnknownKey]),
+            vec![(Code::InvalidSshKey, 2)]
+        );
+
+        // A unit file has a cap of its own, and so has a unit's content in a document.
+        let mut unit = String::from("[Service]\n");
+        for i in 0..1_500 {
+            unit.push_str(&format!("Unknown{i}=1\n"));
+        }
+        unit.push_str("Restart=sometimes\n");
+        assert_eq!(
+            runs(&unit, Some("a.service"), &[]),
+            vec![(Code::UnitUnknownKey, 1_000), (Code::TooManyFindings, 1)]
+        );
+        let allow = [Code::UnitUnknownKey];
+        let want = vec![(Code::UnitInvalidValue, 1)];
+        assert_eq!(runs(&unit, Some("a.service"), &allow), want);
+        let content = unit.replace('\n', "\n        ");
+        let doc = format!(
+            "#cloud-config\ncoreos:\n  units:\n    - name: a.service\n      content: |\n        {content}\n"
+        );
+        assert_eq!(runs(&doc, None, &allow), want);
     }
 }

@@ -197,8 +197,7 @@ impl<'a> Session<'a> {
         std::fs::rename(&stage_host, host(keys_dir)?)
             .map_err(|error| io_error("create directory", keys_dir, error))?;
         let ssh_host = host(ssh_dir)?;
-        File::open(&ssh_host)
-            .and_then(|dir| dir.sync_all())
+        super::root::sync_dir(&ssh_host)
             .map_err(|error| io_error("create directory", keys_dir, error))?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! kindling(1), rendered from the clap definition by clap_mangen.
 //!
-//! Only `examples/manpage.rs` (run by `make build`) and `tests/operator.rs` call this: the
+//! Only `examples/manpage.rs` (run by `make build`) and `tests/it/operator.rs` call this: the
 //! shipped binary never references it, so the linker leaves the roff generator out of it. One page holds every
 //! subcommand (kindling's few subcommands would be thin pages of their own); each gets a section
 //! with its synopsis and options.

@@ -91,7 +91,7 @@ pub struct Checked {
 
 impl Default for crate::report::Cap {
     fn default() -> Self {
-        crate::report::Cap::new(crate::report::MAX_FINDINGS)
+        crate::report::Cap::new(crate::report::MAX_FINDINGS, Default::default())
     }
 }
 
@@ -112,10 +112,10 @@ pub fn check(doc: &Document, text: &str, options: Options) -> Checked {
     let mut w = Walker {
         doc,
         text,
-        template: options.template,
+        options,
         lines: std::cell::OnceCell::new(),
         findings: Vec::new(),
-        cap: crate::report::Cap::new(crate::report::MAX_FINDINGS),
+        cap: crate::report::Cap::new(crate::report::MAX_FINDINGS, options.allow),
         budget: doc.nodes.len().saturating_mul(VISITS_PER_NODE).max(10_000),
         bytes_left: text.len().saturating_add(MAX_ALIASED_BYTES),
         merged_left: MAX_MERGED_ENTRIES,
@@ -170,8 +170,8 @@ struct Scope {
 struct Walker<'d> {
     doc: &'d Document,
     text: &'d str,
-    /// --template: unrendered placeholders are valid values.
-    template: bool,
+    /// --template (unrendered placeholders are valid values) and --allow.
+    options: Options,
     /// The document's lines, split only when a finding inside a block scalar needs its column.
     lines: std::cell::OnceCell<crate::lines::Lines<'d>>,
     findings: Vec<Finding>,
@@ -197,7 +197,7 @@ struct Entry {
 
 impl<'d> Walker<'d> {
     fn keep(&mut self, finding: Finding) {
-        if self.cap.admit(finding.severity, finding.pos) {
+        if self.cap.admit(finding.code, finding.pos) {
             self.findings.push(finding);
         }
     }
@@ -242,7 +242,7 @@ impl<'d> Walker<'d> {
                 })
                 .into(),
         };
-        let Some(message) = template::annotate(message, &raw, self.template) else {
+        let Some(message) = template::annotate(message, &raw, self.options.template) else {
             return;
         };
         if code.severity() == crate::rules::Severity::Error {
@@ -406,13 +406,16 @@ impl<'d> Walker<'d> {
         };
 
         // Canonical key -> where it was first written; merged keys never count as duplicates.
-        let mut seen: HashMap<Cow<'d, str>, (Pos, &'d str)> = HashMap::new();
+        let mut seen = Seen::with_capacity(entries.len());
+        // Each field of the section is kept at most once: sized once, not grown push by push.
+        let known = entries.len().min(section.fields.len());
         let mut out = Entries {
             pos: map_pos,
+            values: Vec::with_capacity(known),
             ..Entries::default()
         };
-        let mut present: Vec<&'static str> = Vec::new();
-        let mut value_pos: Vec<(&'static str, Pos)> = Vec::new();
+        let mut present: Vec<&'static str> = Vec::with_capacity(known);
+        let mut value_pos: Vec<(&'static str, Pos)> = Vec::with_capacity(known);
 
         for e in &entries {
             self.set_key(None);
@@ -438,7 +441,7 @@ impl<'d> Walker<'d> {
             } else {
                 Cow::Borrowed(key)
             };
-            if let Some(&(first, first_text)) = seen.get(&canonical) {
+            if let Some((first, first_text)) = seen.get(&canonical) {
                 self.set_key(section.field(key).map(|f| f.key));
                 if !e.merged {
                     let shown = excerpt(key);
@@ -628,7 +631,7 @@ impl<'d> Walker<'d> {
             (None, Some((_, s))) => format!("unrecognized key {shown}; did you mean \"{s}\"?"),
             (None, None) => format!("unrecognized key {shown}"),
         };
-        let msg = match template::annotate(msg, key, self.template) {
+        let msg = match template::annotate(msg, key, self.options.template) {
             Some(msg) => msg,
             None => return,
         };
@@ -642,6 +645,42 @@ const COMMENT_HINT: &str = "\"#\" starts a comment here, so YAML reads no value;
 /// Quotes user text for a message: cut to a readable length, control characters escaped.
 fn excerpt(s: &str) -> String {
     values::excerpt(s, 60)
+}
+
+/// The keys of one mapping seen so far: canonical key -> where it was first written, and as
+/// what. Most mappings have a handful of keys, found faster in a list than by hashing; a
+/// mapping of many keys moves to a hash map, so that a huge one is not quadratic.
+struct Seen<'d> {
+    few: Vec<(Cow<'d, str>, (Pos, &'d str))>,
+    many: HashMap<Cow<'d, str>, (Pos, &'d str)>,
+}
+
+impl<'d> Seen<'d> {
+    const FEW: usize = 16;
+
+    fn with_capacity(keys: usize) -> Seen<'d> {
+        Seen {
+            few: Vec::with_capacity(keys.min(Self::FEW)),
+            many: HashMap::new(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<(Pos, &'d str)> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+        } else {
+            self.many.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: Cow<'d, str>, value: (Pos, &'d str)) {
+        if self.many.is_empty() && self.few.len() < Self::FEW {
+            self.few.push((key, value));
+            return;
+        }
+        self.many.extend(self.few.drain(..));
+        self.many.insert(key, value);
+    }
 }
 
 #[cfg(test)]
@@ -703,6 +742,52 @@ mod tests {
         // A merge makes a new entry, which is read (and applied) as written.
         let p = parsed("#cloud-config\ncoreos:\n  units:\n    - &u {name: a.service, command: start}\n    - {<<: *u}\n");
         assert_eq!(p.config.coreos.units.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_small_and_large_mappings() {
+        // Line 3 is `- path: /a`; key kN is on line 4 + N.
+        let mut text = String::from("#cloud-config\nwrite_files:\n- path: /a\n");
+        let mut line = 3;
+        let mut add = |text: &mut String, key: &str| {
+            text.push_str(&format!("  {key}: 1\n"));
+            line += 1;
+            line
+        };
+        let mut want = Vec::new();
+        for i in 0..40 {
+            add(&mut text, &format!("k{i}"));
+            if i == 4 {
+                // While the mapping is small, and as another spelling of the same key.
+                let at = add(&mut text, "k1");
+                want.push(format!("{at}: duplicate key \"k1\" (first set on line 5)"));
+                let first = add(&mut text, "a_b");
+                let at = add(&mut text, "a-b");
+                want.push(format!(
+                    "{at}: duplicate key \"a-b\": the same key as \"a_b\" on line {first}"
+                ));
+            }
+        }
+        // Once it is large: a key from either part.
+        let at = add(&mut text, "k2");
+        want.push(format!("{at}: duplicate key \"k2\" (first set on line 6)"));
+        let at = add(&mut text, "k39");
+        want.push(format!(
+            "{at}: duplicate key \"k39\" (first set on line {})",
+            at - 2
+        ));
+        let at = add(&mut text, "path");
+        want.push(format!(
+            "{at}: duplicate key \"path\" (first set on line 3)"
+        ));
+        let p = crate::config::parse(&text);
+        let found: Vec<String> = p
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::DuplicateKey)
+            .map(|f| format!("{}: {}", f.pos.line, f.message))
+            .collect();
+        assert_eq!(found, want);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Parsed {
 pub struct Options {
     /// The config is a template not yet rendered: placeholders are valid values of any type.
     pub template: bool,
+    /// Rules whose findings are dropped (`--allow`), before the findings caps count them.
+    pub allow: crate::rules::Allowed,
 }
 
 /// Parses and checks one cloud-config document (the `#cloud-config` line, if any, is a comment).
@@ -62,7 +64,7 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
     let mut findings = checked.findings;
     let mut cap = checked.cap;
     let mut keep = |f: Finding| {
-        if cap.admit(f.severity, f.pos) {
+        if cap.admit(f.code, f.pos) {
             findings.push(f);
         }
     };

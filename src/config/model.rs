@@ -301,15 +301,16 @@ impl Builder {
 fn env_values(e: &Entries, section: &Section) -> EnvSection {
     let mut out = Vec::new();
     for field in section.fields {
-        let Some(name) = field.env_name(section) else {
-            continue;
-        };
+        // The value first: most of a section's keys are absent, and their names are never built.
         let value = match e.get(field.key) {
             Some(Value::Str(s)) if !s.is_empty() => EnvValue::Str(s.clone()),
             Some(Value::Int(i)) if *i != 0 => EnvValue::Int(*i),
             Some(Value::Float(f)) if *f != 0.0 => EnvValue::Float(*f),
             Some(Value::Bool(true)) => EnvValue::Bool(true),
             _ => continue,
+        };
+        let Some(name) = field.env_name(section) else {
+            continue;
         };
         out.push((name, value));
     }

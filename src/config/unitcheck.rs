@@ -39,15 +39,16 @@ const FLEET_DEPRECATED: &[(&str, &str)] = &[
 const FLEET_SPECIFIERS: &str = "nNpi";
 
 /// Checks the directives of a unit file's text; `kind` is what the file's name makes it.
-/// With `template`, values holding an unrendered placeholder are taken as valid.
-pub fn check(kind: FileKind, text: &str, template: bool) -> Vec<UnitFinding> {
+/// With `options.template`, values holding an unrendered placeholder are taken as valid; the
+/// findings of `options.allow`'s rules are left out.
+pub fn check(kind: FileKind, text: &str, options: super::Options) -> Vec<UnitFinding> {
     // Only for the indentation of a logical line's first physical line.
     let lines = crate::lines::Lines::text(text);
     let mut c = Checker {
         kind,
-        template,
+        template: options.template,
         out: Vec::new(),
-        cap: Cap::new(MAX_UNIT_FINDINGS),
+        cap: Cap::new(MAX_UNIT_FINDINGS, options.allow),
         section: None,
         fleet_global: false,
         fleet_others: Vec::new(),
@@ -109,7 +110,7 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, line: usize, col: usize, code: Code, message: String) {
-        if !self.cap.admit(code.severity(), Pos::new(line, col)) {
+        if !self.cap.admit(code, Pos::new(line, col)) {
             return;
         }
         self.out.push(UnitFinding {
@@ -378,14 +379,14 @@ mod tests {
     use super::*;
 
     fn codes(name: &str, text: &str) -> Vec<(usize, Code)> {
-        check(FileKind::from_name(name).unwrap(), text, false)
+        check(FileKind::from_name(name).unwrap(), text, Default::default())
             .into_iter()
             .map(|f| (f.line, f.code))
             .collect()
     }
 
     fn messages(name: &str, text: &str) -> Vec<String> {
-        check(FileKind::from_name(name).unwrap(), text, false)
+        check(FileKind::from_name(name).unwrap(), text, Default::default())
             .into_iter()
             .map(|f| f.message)
             .collect()
@@ -448,7 +449,11 @@ mod tests {
     fn specifiers() {
         let text =
             "[Service]\nExecStart=/bin/sh -c 'date +%F'\nExecStop=/bin/echo 100% done %-x %\n";
-        let f = check(FileKind::from_name("a.service").unwrap(), text, false);
+        let f = check(
+            FileKind::from_name("a.service").unwrap(),
+            text,
+            Default::default(),
+        );
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             (f[0].line, f[0].col, f[0].code),
@@ -483,8 +488,12 @@ mod tests {
     fn placeholders() {
         let text = "[Service]\nRestart={{ restart }}\nRestartSec=${delay}\n";
         let kind = FileKind::from_name("a.service").unwrap();
-        assert!(check(kind, text, true).is_empty());
-        let f = check(kind, text, false);
+        let template = super::super::Options {
+            template: true,
+            ..Default::default()
+        };
+        assert!(check(kind, text, template).is_empty());
+        let f = check(kind, text, Default::default());
         assert_eq!(f.len(), 2);
         assert!(f
             .iter()

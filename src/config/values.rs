@@ -11,7 +11,16 @@ const LABEL_MAX: usize = 63;
 /// Quotes `s` for a message: at most `max_chars` characters (then `...`), control characters
 /// escaped so a stray newline or escape sequence cannot garble the report.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
-    let mut out = String::from("\"");
+    // Most values are short printable ASCII, shown as they are: one allocation, no walk by char.
+    if s.len() <= max_chars && s.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
+    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)) + 5);
+    out.push('"');
     for (taken, c) in s.chars().enumerate() {
         if taken == max_chars {
             out.push_str("...");
@@ -96,26 +105,34 @@ pub fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
 /// Like systemd's `unit_name_is_valid`, only the first `@` splits prefix from instance; a
 /// further `@` is part of the instance and accepted.
 pub fn check_unit_name(name: &str) -> Result<(), String> {
-    let shown = excerpt(name, 60);
+    // Built only for a message: most names are valid.
+    let shown = || excerpt(name, 60);
     let why = |e: NameError| match e {
         NameError::Empty => "a unit name cannot be empty".to_string(),
         NameError::Slash => {
-            format!("{shown} contains \"/\"; a unit name is a file name, not a path")
+            format!(
+                "{} contains \"/\"; a unit name is a file name, not a path",
+                shown()
+            )
         }
         NameError::TooLong(len) => {
-            format!("{shown} is {len} bytes long; systemd allows at most {UNIT_NAME_MAX}")
+            format!(
+                "{} is {len} bytes long; systemd allows at most {UNIT_NAME_MAX}",
+                shown()
+            )
         }
-        NameError::NoSuffix => format!("{shown} has no unit type suffix such as .service"),
+        NameError::NoSuffix => format!("{} has no unit type suffix such as .service", shown()),
         NameError::NoStem => {
             let suffix = name.rfind('.').map_or("", |dot| &name[dot..]);
-            format!("{shown} has no name before {suffix}")
+            format!("{} has no name before {suffix}", shown())
         }
         NameError::BadChar(bad) => format!(
-            "{shown} contains {}, which systemd does not allow in a unit name \
+            "{} contains {}, which systemd does not allow in a unit name \
              (only ASCII letters, digits and \":-_.\\@\")",
+            shown(),
             quote_char(bad)
         ),
-        NameError::NoPrefix => format!("{shown} has no name before \"@\""),
+        NameError::NoPrefix => format!("{} has no name before \"@\"", shown()),
     };
     let parsed = UnitName::parse(name);
     if let Err(
@@ -129,11 +146,13 @@ pub fn check_unit_name(name: &str) -> Result<(), String> {
     if !UNIT_SUFFIXES.contains(&suffix) {
         return Err(match closest(suffix, UNIT_SUFFIXES) {
             Some(guess) => format!(
-                "{shown} has an unknown unit type {}; did you mean \"{guess}\"?",
+                "{} has an unknown unit type {}; did you mean \"{guess}\"?",
+                shown(),
                 excerpt(suffix, 20)
             ),
             None => format!(
-                "{shown} has an unknown unit type {} (expected one of {})",
+                "{} has an unknown unit type {} (expected one of {})",
+                shown(),
                 excerpt(suffix, 20),
                 UNIT_SUFFIXES.join(" ")
             ),
@@ -147,20 +166,22 @@ pub fn check_dropin_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a drop-in name cannot be empty".to_string());
     }
-    let shown = excerpt(name, 60);
+    let shown = || excerpt(name, 60);
     if name.contains('/') {
         return Err(format!(
-            "{shown} contains \"/\"; a drop-in name is a file name, not a path"
+            "{} contains \"/\"; a drop-in name is a file name, not a path",
+            shown()
         ));
     }
     if name.contains('\0') {
-        return Err(format!("{shown} contains a NUL character"));
+        return Err(format!("{} contains a NUL character", shown()));
     }
     match name.strip_suffix(".conf") {
         None => Err(format!(
-            "{shown} does not end in .conf; systemd only reads drop-ins named *.conf"
+            "{} does not end in .conf; systemd only reads drop-ins named *.conf",
+            shown()
         )),
-        Some("") => Err(format!("{shown} has no name before .conf")),
+        Some("") => Err(format!("{} has no name before .conf", shown())),
         Some(_) => Ok(()),
     }
 }
@@ -206,24 +227,25 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
         if label.is_empty() {
             return Err(format!("{} has an empty label", excerpt(name, 60)));
         }
-        let shown = excerpt(label, 40);
+        let shown = || excerpt(label, 40);
         if let Some(bad) = label
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
         {
-            return Err(format!("label {shown} contains {}", quote_char(bad)));
+            return Err(format!("label {} contains {}", shown(), quote_char(bad)));
         }
         if label.len() > LABEL_MAX {
             return Err(format!(
-                "label {shown} is {} bytes long; a label can be at most {LABEL_MAX}",
+                "label {} is {} bytes long; a label can be at most {LABEL_MAX}",
+                shown(),
                 label.len()
             ));
         }
         if label.starts_with('-') {
-            return Err(format!("label {shown} starts with a hyphen"));
+            return Err(format!("label {} starts with a hyphen", shown()));
         }
         if label.ends_with('-') {
-            return Err(format!("label {shown} ends with a hyphen"));
+            return Err(format!("label {} ends with a hyphen", shown()));
         }
     }
     Ok(())

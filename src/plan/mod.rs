@@ -6,6 +6,9 @@ pub mod diff;
 mod files;
 pub mod json;
 pub mod keys;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod memory;
 pub mod render;
 pub mod show;
 mod state;

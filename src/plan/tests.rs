@@ -1,111 +1,11 @@
 //! Planning against an in-memory machine: order, change detection, and the reference's
 //! processUnits and update-unit vectors (reference.md §7.1 vectors 12 and 17).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::memory::Memory;
 use super::*;
 use crate::config;
-
-#[derive(Default)]
-struct Mem {
-    files: BTreeMap<PathBuf, (Vec<u8>, u32)>,
-    links: BTreeMap<PathBuf, PathBuf>,
-    dirs: BTreeSet<PathBuf>,
-    users: BTreeMap<String, Account>,
-    hostname: Option<String>,
-    enabled: BTreeSet<String>,
-    active: BTreeSet<String>,
-    done: BTreeSet<String>,
-    /// Owner and mode (uid, gid, mode) where they are not root's and the default.
-    ids: BTreeMap<PathBuf, (u32, u32, u32)>,
-}
-
-impl Mem {
-    fn stat_default(&self, path: &Path) -> Option<FileStat> {
-        if let Some(t) = self.links.get(path) {
-            return Some(FileStat {
-                kind: FileKind::Symlink(t.clone()),
-                mode: 0o777,
-                uid: 0,
-                gid: 0,
-                len: 0,
-            });
-        }
-        if self.dirs.contains(path) {
-            return Some(FileStat {
-                kind: FileKind::Dir,
-                mode: 0o700,
-                uid: 0,
-                gid: 0,
-                len: 0,
-            });
-        }
-        self.files.get(path).map(|(c, mode)| FileStat {
-            kind: FileKind::File,
-            mode: *mode,
-            uid: 0,
-            gid: 0,
-            len: c.len() as u64,
-        })
-    }
-}
-
-impl State for Mem {
-    fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        self.files.get(path).map(|(c, _)| c.clone())
-    }
-    fn stat(&self, path: &Path) -> Option<FileStat> {
-        let mut stat = self.stat_default(path)?;
-        if let Some(&(uid, gid, mode)) = self.ids.get(path) {
-            (stat.uid, stat.gid, stat.mode) = (uid, gid, mode);
-        }
-        Some(stat)
-    }
-    fn list(&self, dir: &Path) -> Option<Vec<std::ffi::OsString>> {
-        let paths = self
-            .files
-            .keys()
-            .chain(self.links.keys())
-            .chain(self.dirs.iter());
-        let names: BTreeSet<std::ffi::OsString> = paths
-            .filter(|p| p.parent() == Some(dir))
-            .filter_map(|p| p.file_name().map(|n| n.to_os_string()))
-            .collect();
-        (self.dirs.contains(dir)).then(|| names.into_iter().collect())
-    }
-    fn user(&self, name: &str) -> Option<Account> {
-        self.users.get(name).cloned()
-    }
-    fn user_groups(&self, _: &str) -> Vec<String> {
-        vec!["docker".into()]
-    }
-    fn password_hash(&self, _: &str) -> Option<String> {
-        Some("$6$old".into())
-    }
-    fn owner(&self, spec: &str) -> Result<(Option<u32>, Option<u32>), String> {
-        match spec {
-            "root" => Ok((Some(0), None)),
-            "root:root" => Ok((Some(0), Some(0))),
-            _ => Err(format!("unknown owner {spec:?}")),
-        }
-    }
-    fn group_exists(&self, group: &str) -> bool {
-        ["root", "docker", "wheel"].contains(&group)
-    }
-    fn hostname(&self) -> Option<String> {
-        self.hostname.clone()
-    }
-    fn unit_enabled(&self, unit: &str) -> Option<bool> {
-        Some(self.enabled.contains(unit))
-    }
-    fn unit_active(&self, unit: &str) -> Option<bool> {
-        Some(self.active.contains(unit))
-    }
-    fn done_this_boot(&self, stamp: &str) -> bool {
-        self.done.contains(stamp)
-    }
-}
 
 fn parts(text: &str) -> Vec<Part> {
     let parsed = config::parse(text);
@@ -116,12 +16,22 @@ fn parts(text: &str) -> Vec<Part> {
     }]
 }
 
-fn plan_of(text: &str, state: &Mem) -> Plan {
+fn plan_of(text: &str, state: &Memory) -> Plan {
+    plan_with(
+        &parts(text),
+        &Metadata::default(),
+        &Addresses::default(),
+        state,
+    )
+}
+
+/// The plan of these parts with this metadata and these addresses, no network units.
+fn plan_with(parts: &[Part], metadata: &Metadata, addrs: &Addresses, state: &Memory) -> Plan {
     plan(
         &Inputs {
-            parts: &parts(text),
-            metadata: &Metadata::default(),
-            addrs: &Addresses::default(),
+            parts,
+            metadata,
+            addrs,
             network: &[],
         },
         state,
@@ -161,7 +71,7 @@ fn summary(plan: &Plan) -> Vec<String> {
 #[test]
 fn vector_17_process_units() {
     let text = "#cloud-config\ncoreos:\n  units:\n    - name: baz.service\n      content: '[Service]\\nExecStart=/bin/true\\n'\n      command: start\n    - name: foo.network\n      content: '[Match]\\nName=eth0\\n'\n    - name: bar.network\n      content: '[Match]\\nName=eth1\\n'\n    - name: locksmithd.service\n      runtime: true\n    - name: woof.service\n      enable: true\n    - name: x.service\n      drop_ins:\n        - name: 10-a.conf\n";
-    let got = summary(&plan_of(text, &Mem::default()));
+    let got = summary(&plan_of(text, &Memory::default()));
     assert_eq!(
         got,
         vec![
@@ -183,7 +93,7 @@ fn vector_17_process_units() {
 fn vector_12_update_units() {
     let off = summary(&plan_of(
         "#cloud-config\ncoreos:\n  update:\n    reboot_strategy: \"off\"\n",
-        &Mem::default(),
+        &Memory::default(),
     ));
     assert!(
         off.contains(&"+ mask /run/systemd/system/locksmithd.service".to_string()),
@@ -195,7 +105,7 @@ fn vector_12_update_units() {
     );
     let reboot = summary(&plan_of(
         "#cloud-config\ncoreos:\n  update:\n    reboot_strategy: reboot\n",
-        &Mem::default(),
+        &Memory::default(),
     ));
     assert!(
         reboot.contains(&"+ restart locksmithd.service".to_string()),
@@ -204,7 +114,7 @@ fn vector_12_update_units() {
     assert!(reboot.contains(&"+ write /etc/coreos/update.conf 644".to_string()));
     let group = summary(&plan_of(
         "#cloud-config\ncoreos:\n  update:\n    group: beta\n",
-        &Mem::default(),
+        &Memory::default(),
     ));
     assert!(
         group.contains(&"+ restart update-engine.service".to_string()),
@@ -237,7 +147,7 @@ fn order_is_hostname_keys_then_users_files_units() {
 #[test]
 fn nothing_changes_on_a_machine_that_already_matches() {
     let text = "#cloud-config\nhostname: node-1\nwrite_files:\n  - path: /etc/a\n    content: hi\n    owner: root\ncoreos:\n  units:\n    - name: a.service\n      content: x\n      enable: true\n      command: restart\n    - name: b.service\n      command: start\n    - name: m.service\n      mask: true\n";
-    let mut m = Mem {
+    let mut m = Memory {
         hostname: Some("node-1".into()),
         ..Default::default()
     };
@@ -265,7 +175,7 @@ fn nothing_changes_on_a_machine_that_already_matches() {
 
 #[test]
 fn a_mode_change_alone_is_a_change() {
-    let mut m = Mem::default();
+    let mut m = Memory::default();
     m.files.insert("/etc/a".into(), (b"hi".to_vec(), 0o600));
     let got = summary(&plan_of(
         "#cloud-config\nwrite_files:\n  - path: /etc/a\n    content: hi\n",
@@ -286,23 +196,17 @@ fn hostnames_take_the_first_label_and_refuse_ip_addresses() {
     assert!(hostname_label(&"a".repeat(84)).is_err());
     // The config's invalid hostname is rejected by the parser and skipped as a failure of its
     // part (the metadata's hostname does not stand in); one from metadata is checked here.
-    let p = plan_of("#cloud-config\nhostname: \"10.0.0.5\"\n", &Mem::default());
+    let p = plan_of(
+        "#cloud-config\nhostname: \"10.0.0.5\"\n",
+        &Memory::default(),
+    );
     assert_eq!(summary(&p), vec!["+ invalid hostname"]);
     assert_eq!(p.steps[0].part.as_deref(), Some("part 1"));
     let md = Metadata {
         hostname: Some("10.0.0.5".into()),
         ..Default::default()
     };
-    let p = plan(
-        &Inputs {
-            parts: &[],
-            metadata: &md,
-            addrs: &Addresses::default(),
-            network: &[],
-        },
-        &Mem::default(),
-        &Options::default(),
-    );
+    let p = plan_with(&[], &md, &Addresses::default(), &Memory::default());
     assert_eq!(summary(&p), vec!["+ invalid hostname"]);
 }
 
@@ -313,16 +217,7 @@ fn metadata_hostname_and_keys_are_used() {
         ssh_public_keys: [("k".to_string(), "ssh-ed25519 AAAA meta".to_string())].into(),
         ..Default::default()
     };
-    let p = plan(
-        &Inputs {
-            parts: &[],
-            metadata: &md,
-            addrs: &Addresses::default(),
-            network: &[],
-        },
-        &with_core(),
-        &Options::default(),
-    );
+    let p = plan_with(&[], &md, &Addresses::default(), &with_core());
     assert_eq!(
         summary(&p),
         vec!["+ hostname meta-host", "+ keys core/coreos-cloudinit 1"]
@@ -335,7 +230,7 @@ fn metadata_hostname_and_keys_are_used() {
 fn core_keys_need_core() {
     let text = "#cloud-config\nssh_authorized_keys: [k1]\nusers:\n  - name: ann\n  - name: core\n    ssh_authorized_keys: [k3]\n";
     assert_eq!(
-        summary(&plan_of(text, &Mem::default())),
+        summary(&plan_of(text, &Memory::default())),
         vec![
             "+ useradd ann",
             "+ useradd core",
@@ -344,14 +239,14 @@ fn core_keys_need_core() {
     );
     let p = plan_of(
         "#cloud-config\nssh_authorized_keys: [k1]\nwrite_files:\n  - path: /etc/a\n",
-        &Mem::default(),
+        &Memory::default(),
     );
     assert_eq!(
         summary(&p),
         vec!["+ invalid SSH keys of \"core\"", "+ write /etc/a 644"]
     );
     assert_eq!(p.problems(), 1);
-    let shown = show::render_plan(&p, &Mem::default(), true);
+    let shown = show::render_plan(&p, &Memory::default(), true);
     assert_eq!(
         shown,
         "! SSH keys of \"core\": user \"core\" does not exist in the target's /etc/passwd, and no part creates it; not written\n\
@@ -397,17 +292,9 @@ fn unknown_owners_and_groups_are_problems_unless_the_plan_creates_them() {
     );
 }
 
-fn with_core() -> Mem {
-    let mut m = Mem::default();
-    m.users.insert(
-        "core".into(),
-        Account {
-            name: "core".into(),
-            uid: 500,
-            gid: 500,
-            home: "/home/core".into(),
-        },
-    );
+fn with_core() -> Memory {
+    let mut m = Memory::default();
+    m.add_account("core", 500);
     m.dirs.insert("/home/core".into());
     m
 }
@@ -418,24 +305,25 @@ fn environment_is_merged_unless_written_by_write_files() {
         private_ipv4: Some("10.0.0.2".into()),
         ..Default::default()
     };
-    let p = plan(
-        &Inputs {
-            parts: &parts("#cloud-config\n"),
-            metadata: &Metadata::default(),
-            addrs: &addrs,
-            network: &[],
-        },
-        &Mem::default(),
-        &Options::default(),
+    let p = plan_with(
+        &parts("#cloud-config\n"),
+        &Metadata::default(),
+        &addrs,
+        &Memory::default(),
     );
     let Action::WriteFile { path, content, .. } = &p.steps[0].action else {
         panic!("{:?}", p.steps)
     };
     assert_eq!(path, Path::new("/etc/environment"));
     assert_eq!(content, b"COREOS_PRIVATE_IPV4=10.0.0.2\n");
-    let p = plan(&Inputs { parts: &parts(
+    let p = plan_with(
+        &parts(
             "#cloud-config\nwrite_files:\n  - path: /etc/../etc/environment\n    content: X=1\n",
-        ), metadata: &Metadata::default(), addrs: &addrs, network: &[] }, &Mem::default(), &Options::default());
+        ),
+        &Metadata::default(),
+        &addrs,
+        &Memory::default(),
+    );
     assert_eq!(p.steps.len(), 1);
 }
 
@@ -445,16 +333,12 @@ fn scripts_run_once_per_boot() {
         label: "part 2".into(),
         content: b"#!/bin/sh\necho hi\n".to_vec(),
     };
-    let mut m = Mem::default();
-    let p = plan(
-        &Inputs {
-            parts: std::slice::from_ref(&script),
-            metadata: &Metadata::default(),
-            addrs: &Addresses::default(),
-            network: &[],
-        },
+    let mut m = Memory::default();
+    let p = plan_with(
+        std::slice::from_ref(&script),
+        &Metadata::default(),
+        &Addresses::default(),
         &m,
-        &Options::default(),
     );
     let Action::Script { stamp, path, .. } = &p.steps[0].action else {
         panic!()
@@ -462,16 +346,7 @@ fn scripts_run_once_per_boot() {
     assert!(p.steps[0].change);
     assert!(path.starts_with("/var/lib/coreos-cloudinit/scripts"));
     m.done.insert(stamp.clone());
-    let p = plan(
-        &Inputs {
-            parts: &[script],
-            metadata: &Metadata::default(),
-            addrs: &Addresses::default(),
-            network: &[],
-        },
-        &m,
-        &Options::default(),
-    );
+    let p = plan_with(&[script], &Metadata::default(), &Addresses::default(), &m);
     assert!(!p.steps[0].change);
 }
 
@@ -479,7 +354,7 @@ fn scripts_run_once_per_boot() {
 fn invalid_permissions_and_commands_are_reported_steps() {
     let got = summary(&plan_of(
         "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '0999'\n",
-        &Mem::default(),
+        &Memory::default(),
     ));
     // The validator rejects 0999: the entry is skipped whole, never written with a default
     // mode (issue 8: a secret became world-readable).
@@ -487,7 +362,7 @@ fn invalid_permissions_and_commands_are_reported_steps() {
     // The model's mode is what the file gets, every bit of it.
     let got = plan_of(
         "#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '4755'\n  - path: /etc/b\n    permissions: '744'\n  - path: /etc/c\n",
-        &Mem::default(),
+        &Memory::default(),
     );
     let modes: Vec<u32> = got
         .steps
@@ -507,17 +382,9 @@ fn fingerprints_are_stable() {
 }
 
 /// `with_core`, plus the account `deploy` (uid and gid 1000) that a killed useradd left.
-fn with_deploy() -> Mem {
+fn with_deploy() -> Memory {
     let mut m = with_core();
-    m.users.insert(
-        "deploy".into(),
-        Account {
-            name: "deploy".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/deploy".into(),
-        },
-    );
+    m.add_account("deploy", 1000);
     m
 }
 
@@ -586,7 +453,7 @@ fn a_home_whose_skeleton_copy_was_killed_is_finished() {
     m.ids.insert("/home/deploy".into(), (1000, 1000, 0o700));
     let config = "#cloud-config\nusers:\n  - name: deploy\n    no_user_group: true\n";
 
-    let repairs = |m: &Mem| -> Vec<Repair> {
+    let repairs = |m: &Memory| -> Vec<Repair> {
         plan_of(config, m)
             .steps
             .into_iter()

@@ -7,6 +7,7 @@ use crate::config::{unitcheck, unitfile};
 use crate::report::Pos;
 use crate::rules::Code;
 use crate::unit::file::bad_specifiers;
+use crate::unit::name::UnitName;
 
 use super::{Entries, Entry, Value, Walker};
 
@@ -54,19 +55,14 @@ impl Walker<'_> {
                 }
             }
         }
-        let Some((prefix, _)) = name.split_once('@') else {
-            return;
+        let template = match UnitName::parse(name) {
+            Ok(unit) if unit.is_template() => unit,
+            _ => return,
         };
-        let instance = name[prefix.len() + 1..]
-            .rsplit_once('.')
-            .map_or("", |(i, _)| i);
-        if !instance.is_empty() {
-            return;
-        }
         if let (Some(Value::Str(command)), Some(at)) =
             (checked.get("command"), self.entry_value(entries, "command"))
         {
-            let suffix = name.rsplit_once('.').map_or("", |(_, s)| s);
+            let UnitName { prefix, suffix, .. } = &template;
             self.find(
                 Code::UnitTemplateCommand,
                 self.doc.node(at).pos,
@@ -127,10 +123,12 @@ impl Walker<'_> {
             return;
         };
         // Found through a sparse index: scanning from the start for each finding is quadratic.
-        let unit_lines = crate::lines::Lines::text(text);
-        for f in unitcheck::check(kind, text, self.template) {
+        // Built at the first finding: most units have none.
+        let mut unit_lines = None;
+        for f in unitcheck::check(kind, text, self.options) {
             let mut at = self.content_line(id, Some(style), f.line);
             if style == Style::Literal {
+                let unit_lines = unit_lines.get_or_insert_with(|| crate::lines::Lines::text(text));
                 let unit_line = unit_lines.get(f.line).unwrap_or("");
                 let lead = unit_line.chars().take_while(|c| *c == ' ').count();
                 at.col = at.col.saturating_sub(lead) + f.col - 1;

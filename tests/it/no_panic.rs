@@ -23,7 +23,7 @@ use kindling::userdata::{self, Kind};
 use kindling::validate::validate;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::TestCaseError;
+use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation meter
@@ -274,11 +274,24 @@ fn texty_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     .prop_map(|chunks| chunks.concat())
 }
 
+/// `cases` per property. Failures are kept beside this file, in `no_panic.proptest-regressions`,
+/// and replayed first: proptest's default would put them in a `proptest-regressions/` directory
+/// beside `tests/it/`, the crate's root, and leave the file here unread.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties 1 and 2: random bytes, bare and behind each kind of header
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+    #![proptest_config(config(768))]
 
     #[test]
     fn random_bytes_validate_cleanly(data in prop::collection::vec(any::<u8>(), 0..4096)) {
@@ -294,7 +307,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+    #![proptest_config(config(384))]
 
     #[test]
     fn random_text_validates_cleanly(data in texty_bytes(400)) {
@@ -304,7 +317,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config(512))]
 
     #[test]
     fn cloud_config_header_then_random_bytes(
@@ -332,7 +345,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config(512))]
 
     #[test]
     fn gzip_magic_then_random_bytes(tail in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -354,7 +367,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(config(256))]
 
     /// Real gzip of random text, sometimes truncated, corrupted or with bytes appended: it
     /// either validates exactly as its plain text does, or is one gzip error at 1:1.
@@ -408,7 +421,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config(512))]
 
     #[test]
     fn multipart_header_then_random_bytes(
@@ -1086,7 +1099,7 @@ fn document(noisy: bool) -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+    #![proptest_config(config(768))]
 
     #[test]
     fn structured_cloud_configs_validate_cleanly(text in cloud_config_text()) {
@@ -1757,7 +1770,7 @@ fn check_split(data: &[u8], report: &Report) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn split_multipart_places_parts_and_errors(
@@ -1777,7 +1790,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(config(256))]
 
     #[test]
     fn structured_multipart_places_parts_and_errors(data in damaged_mime()) {

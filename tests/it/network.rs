@@ -10,7 +10,7 @@ use kindling::metadata::NetworkConfig;
 use kindling::network::{convert, from_debian, from_vmware, NetworkError, NetworkUnit};
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 
 fn case_dir(name: &str) -> PathBuf {
     common::repo("testdata/network").join(name)

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
-mod common;
+use crate::common;
 
 use common::assert_kindling as kindling;
 

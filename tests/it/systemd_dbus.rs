@@ -771,13 +771,36 @@ fn a_bus_that_is_not_there_is_a_connect_error() {
     ));
 }
 
+/// Set in the child that the next test starts: the bus address goes into that process's
+/// environment, not this one's, which the other tests share.
+const CONNECT_CHILD: &str = "KINDLING_TEST_CONNECT_CHILD";
+
 #[test]
 fn connect_uses_the_system_bus_address_from_the_environment() {
+    if std::env::var_os(CONNECT_CHILD).is_some() {
+        let systemd = DbusSystemd::connect(JOB_TIMEOUT).expect("connect through the environment");
+        systemd.reload().unwrap();
+        return;
+    }
     let fixture = Fixture::new(false);
-    // Only this test reads the variable.
-    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &fixture.bus.address);
-    let systemd = DbusSystemd::connect(JOB_TIMEOUT).expect("connect through the environment");
-    systemd.reload().unwrap();
+    // This test again, by its name in this binary (its module path without the crate).
+    let name = format!(
+        "{}::connect_uses_the_system_bus_address_from_the_environment",
+        module_path!().split_once("::").unwrap().1
+    );
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", &name, "--test-threads=1", "--quiet"])
+        .env(CONNECT_CHILD, "1")
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &fixture.bus.address)
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    // The child reached the stand-in through the variable alone.
     assert_eq!(fixture.calls(), [Call::Reload]);
 }
 

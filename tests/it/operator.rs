@@ -6,7 +6,7 @@ use std::process::{Command as Process, Stdio};
 use assert_cmd::Command;
 use clap::CommandFactory;
 
-mod common;
+use crate::common;
 
 use common::{assert_kindling as kindling, config as data};
 

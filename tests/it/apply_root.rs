@@ -14,7 +14,7 @@ const CONFIG: &str = concat!(
 /// deploy's hash in full.yml.
 const DEPLOY_HASH: &str = "$6$rounds=4096$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghij";
 
-mod common;
+use crate::common;
 
 use common::kindling;
 

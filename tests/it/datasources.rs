@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 use common::http::{dead_base, ok, Reply, Server};
 use kindling::datasource::cloudsigma::{CloudSigma, CloudSigmaOptions};

@@ -2,7 +2,7 @@
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 
 use common::{assert_kindling as kindling, config as data};
 

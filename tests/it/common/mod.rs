@@ -1,9 +1,6 @@
 //! What the integration tests share: the built binary, paths in the repository, fresh roots to
 //! apply into, and (in `http`) a scripted HTTP server on 127.0.0.1.
 
-// Each test binary uses a part of this module.
-#![allow(dead_code)]
-
 pub mod http;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The binary with real sources: `kindling fetch` and `kindling apply --root` against the
 //! project's own EC2-style metadata server on 127.0.0.1 (IMDSv2 token included).
 
-mod common;
+use crate::common;
 
 use common::http::{Reply, Server};
 use common::kindling;

@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Output;
 
-mod common;
+use crate::common;
 
 use common::{is_root, kindling, testdata_root as fresh_root};
 

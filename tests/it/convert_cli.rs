@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Output, Stdio};
 
-mod common;
+use crate::common;
 
 use common::text;
 

@@ -16,7 +16,7 @@ use kindling::apply::fs::{self as kfs, FileKind, FsError};
 use kindling::apply::sshkeys::{self, SshKeysError};
 use kindling::apply::users::{self, NewUser, UserError};
 
-mod common;
+use crate::common;
 
 use common::{host, is_root, put};
 
@@ -498,12 +498,17 @@ fn a_killed_run_leaves_old_or_new_files_and_a_rerun_converges() {
     let want = snapshot(reference.path());
 
     let exe = std::env::current_exe().unwrap();
+    // The test's name in this binary: its module path without the crate.
+    let child = format!(
+        "{}::crash_child",
+        module_path!().split_once("::").unwrap().1
+    );
     let mut crashes = 0;
     for n in 1..=64 {
         let root = temp_root();
         crash_tree(root.path());
         let status = Command::new(&exe)
-            .args(["--exact", "crash_child", "--test-threads=1", "--quiet"])
+            .args(["--exact", &child, "--test-threads=1", "--quiet"])
             .env("KINDLING_CRASH_ROOT", root.path())
             .env("KINDLING_FAULT_WRITE", n.to_string())
             .output()

@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use common::http::{ok, Reply, Server};
 use common::kindling;
@@ -602,4 +602,48 @@ fn an_error_past_the_findings_cap_still_fails_validation() {
         &stdout[stdout.len().saturating_sub(2000)..]
     );
     assert_eq!(stdout.matches("warning[unknown-key]").count(), 10_000);
+}
+
+/// `--allow` drops a rule's findings before the cap counts them: 10,500 allowed unknown keys take
+/// no room, so the warnings after them are shown and nothing is reported as not shown.
+#[test]
+fn allowed_findings_take_no_room_under_the_findings_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("#cloud-config\n");
+    for i in 0..10_500 {
+        text.push_str(&format!("unknown{i}: 1\n"));
+    }
+    text.push_str("ssh_authorized_keys:\n  - not a key\n");
+    let file = dir.path().join("user-data");
+    std::fs::write(&file, &text).unwrap();
+    let run = |allow: &[&str]| {
+        let mut cmd = kindling();
+        cmd.arg("validate").arg("--strict");
+        for code in allow {
+            cmd.args(["--allow", code]);
+        }
+        let out = cmd.arg(&file).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), stdout)
+    };
+
+    let (status, stdout) = run(&[]);
+    assert_eq!(status, Some(1));
+    assert!(!stdout.contains("warning[invalid-ssh-key]"));
+    assert!(stdout.contains("info[too-many-findings]: 501 more findings in this document"));
+
+    let (status, stdout) = run(&["unknown-key"]);
+    let tail = &stdout[stdout.len().saturating_sub(2000)..];
+    assert_eq!(status, Some(1), "{tail}");
+    assert!(!stdout.contains("warning[unknown-key]"), "{tail}");
+    assert!(!stdout.contains("too-many-findings"), "{tail}");
+    assert_eq!(
+        stdout.matches("warning[invalid-ssh-key]").count(),
+        1,
+        "{tail}"
+    );
+    assert!(
+        stdout.ends_with("0 errors, 1 warning in 1 file\n"),
+        "{tail}"
+    );
 }

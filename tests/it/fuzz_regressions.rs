@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use kindling::fuzzing::{target, TARGETS};
 
-mod common;
+use crate::common;
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 
 struct Expect {
     exit: i32,
@@ -64,6 +64,7 @@ fn every_testdata_case_reports_exactly_what_it_expects() {
         let expect = parse_expect(expect_path);
         let options = kindling::config::Options {
             template: input.components().any(|c| c.as_os_str() == "template"),
+            ..Default::default()
         };
         let report = kindling::validate::validate_with(
             &std::fs::read(input).unwrap(),
