@@ -468,7 +468,7 @@ impl<'d> Walker<'d> {
             };
             self.set_key(Some(field.key));
             // Known keys are plain words, but quote them the same way as everything else.
-            let key = &excerpt(key);
+            let key = Shown(key);
             if let Some(reason) = field.deprecated {
                 self.find(
                     Code::DeprecatedKey,
@@ -645,6 +645,17 @@ const COMMENT_HINT: &str = "\"#\" starts a comment here, so YAML reads no value;
 /// Quotes user text for a message: cut to a readable length, control characters escaped.
 fn excerpt(s: &str) -> String {
     values::excerpt(s, 60)
+}
+
+/// A key as messages show it, quoted as [`excerpt`] does: quoted when a message is written,
+/// not for every key read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shown<'a>(pub &'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&excerpt(self.0))
+    }
 }
 
 /// The keys of one mapping seen so far: canonical key -> where it was first written, and as

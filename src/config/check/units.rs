@@ -9,12 +9,12 @@ use crate::rules::Code;
 use crate::unit::file::bad_specifiers;
 use crate::unit::name::UnitName;
 
-use super::{Entries, Entry, Value, Walker};
+use super::{Entries, Entry, Shown, Value, Walker};
 
 impl Walker<'_> {
     /// A drop-in value keeps `%` as it is (as the reference), so systemd reads specifiers in
     /// it: `%H` is the hostname, but `%Z` makes systemd drop the whole assignment.
-    pub(super) fn specifiers(&mut self, key: &str, text: &str, pos: Pos) {
+    pub(super) fn specifiers(&mut self, key: Shown, text: &str, pos: Pos) {
         if let Some(&(_, c)) = bad_specifiers(text).first() {
             self.find(
                 Code::UnitSpecifier,

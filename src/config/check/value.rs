@@ -11,11 +11,11 @@ use crate::unit::name::lacks_known_unit_suffix;
 
 use super::scalar::{classify_plain, parse_float, parse_int, Plain};
 use super::write_files::check_file_path;
-use super::{excerpt, Value, Walker};
+use super::{excerpt, Shown, Value, Walker};
 
 impl Walker<'_> {
     /// Type-checks one value against its field; None when it is left out (wrong or invalid).
-    pub(super) fn value(&mut self, id: NodeId, field: &'static Field, key: &str) -> Option<Value> {
+    pub(super) fn value(&mut self, id: NodeId, field: &'static Field, key: Shown) -> Option<Value> {
         let at = self.doc.node(id).pos;
         if !self.visit(at) {
             return None;
@@ -217,7 +217,7 @@ impl Walker<'_> {
 
     /// Applies a field's rule to a non-null string; false when the value is invalid (an error)
     /// and must be left out. Warnings keep the value.
-    pub(super) fn rule(&mut self, field: &Field, key: &str, text: &str, id: NodeId) -> bool {
+    pub(super) fn rule(&mut self, field: &Field, key: Shown, text: &str, id: NodeId) -> bool {
         let pos = self.doc.node(id).pos;
         if text.is_empty()
             && field.rule != Rule::FilePath
@@ -230,7 +230,7 @@ impl Walker<'_> {
         let invalid = |w: &mut Self, why: String| {
             let hint = schema::REMOVED_VALUES
                 .iter()
-                .find(|(k, v, _)| schema::same_key(k, key.trim_matches('"')) && *v == text)
+                .find(|(k, v, _)| schema::same_key(k, key.0) && *v == text)
                 .map_or(String::new(), |(_, _, h)| format!("; {h}"));
             w.value_finding(
                 Code::InvalidValue,
