@@ -7,6 +7,7 @@
 //! bundled into the binary.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
@@ -200,6 +201,9 @@ impl HttpClient {
             .tls_config(
                 TlsConfig::builder()
                     .root_certs(RootCerts::PlatformVerifier)
+                    .unversioned_rustls_crypto_provider(Arc::new(
+                        rustls::crypto::ring::default_provider(),
+                    ))
                     .build(),
             )
             .user_agent(concat!("kindling/", env!("CARGO_PKG_VERSION")))
