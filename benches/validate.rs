@@ -9,9 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn binary() -> PathBuf {
-    // The static binary `make build` makes, which is what ships.
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/x86_64-unknown-linux-gnu/release/kindling");
+    // The static binary `make build` makes (and copies here), which is what ships.
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/kindling");
     assert!(
         bin.exists(),
         "{} is missing: run `make build` first (make bench does)",

@@ -131,8 +131,18 @@ fn open_serial(path: &Path) -> std::io::Result<File> {
     // versioned glibc symbols, which glibc's static archive (our +crt-static build) lacks.
     let mut raw: nix::libc::termios = t.into();
     raw.c_cflag = (raw.c_cflag & !nix::libc::CBAUD) | nix::libc::B115200;
-    raw.c_ispeed = nix::libc::B115200;
-    raw.c_ospeed = nix::libc::B115200;
+    #[cfg(not(target_env = "musl"))]
+    {
+        raw.c_ispeed = nix::libc::B115200;
+        raw.c_ospeed = nix::libc::B115200;
+    }
+    // musl names the two speed fields as reserved; its termios ioctls read the speed from
+    // c_cflag's CBAUD bits, set above.
+    #[cfg(target_env = "musl")]
+    {
+        raw.__c_ispeed = nix::libc::B115200;
+        raw.__c_ospeed = nix::libc::B115200;
+    }
     let mut t = termios::Termios::from(raw);
     t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
     t.control_flags &= !termios::ControlFlags::CRTSCTS;
