@@ -272,12 +272,16 @@ pub fn run(opts: &BootOptions) -> Outcome {
     }
 
     if let Some(format) = opts.plan_only {
-        match format {
+        let text = match format {
             Format::Human => {
-                let text = show::render_plan(&plan, &state, systemd.is_live());
-                print!("{}", crate::color::plan_report(&text));
+                crate::color::plan_report(&show::render_plan(&plan, &state, systemd.is_live()))
             }
-            Format::Json => print!("{}", plan::json::render(&plan, &state, systemd.is_live())),
+            Format::Json => plan::json::render(&plan, &state, systemd.is_live()),
+        };
+        // The plan is this run's whole result: one that cannot be written is a failure.
+        if let Err(e) = crate::report::print(text) {
+            eprintln!("kindling plan: cannot write to standard output: {e}");
+            return Outcome::Failed;
         }
         return if loaded.errors() > 0 || plan.problems() > 0 {
             Outcome::Failed
@@ -292,7 +296,10 @@ pub fn run(opts: &BootOptions) -> Outcome {
     };
     let mut outcome = runner::execute(&plan, &target);
     outcome.failed += loaded.errors();
-    println!("{}", outcome.summary());
+    // The work is done by now: a summary nobody can read does not undo it or fail the run.
+    if let Err(e) = crate::report::print(format!("{}\n", outcome.summary())) {
+        log::warn!("cannot write the summary to standard output: {e}");
+    }
     if outcome.failed == 0 || (opts.ignore_failure && !outcome.global_failed) {
         Outcome::Clean
     } else {

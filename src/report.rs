@@ -7,6 +7,19 @@ use serde::Serialize;
 
 use crate::rules::{Allowed, Code, Severity};
 
+/// Writes `text` to standard output and flushes it. A reader that went away (`kindling schema |
+/// head`) is not an error: it had what it wanted, as with any Unix filter. `print!` would panic
+/// there instead, because Rust ignores SIGPIPE, and at boot that would fail the unit after the
+/// work was done. Any other write error (a full disk behind a redirect) is returned.
+pub fn print(text: impl AsRef<[u8]>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_ref()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        done => done,
+    }
+}
+
 /// A place in the source: 1-based line, 1-based column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {

@@ -39,11 +39,11 @@ impl CompatArgs {
         let sources = match self.sources.resolve() {
             Ok(sources) => sources,
             Err(SourceError::NoSource) => {
-                println!("{NO_SOURCE}");
+                let _ = crate::report::print(format!("{NO_SOURCE}\n"));
                 return EXIT_USAGE;
             }
             Err(usage) => {
-                println!("{usage}");
+                let _ = crate::report::print(format!("{usage}\n"));
                 return EXIT_USAGE;
             }
         };

@@ -4,8 +4,6 @@
 use clap::{Args, ValueEnum};
 use clap_complete::Shell as Generator;
 
-use crate::cmd::{EXIT_FAILURE, EXIT_OK};
-
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to print the script for
@@ -35,16 +33,5 @@ pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
 }
 
 pub fn run(args: &CompletionsArgs, cmd: clap::Command) -> i32 {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(&script(args.shell, cmd))
-        .and_then(|_| stdout.flush())
-    {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("kindling completions: cannot write to standard output: {e}");
-            EXIT_FAILURE
-        }
-    }
+    super::print_result("completions", script(args.shell, cmd))
 }

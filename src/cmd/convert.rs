@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::{Args, ValueEnum};
 
-use super::{read_input, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::{read_input, EXIT_FAILURE, EXIT_USAGE};
 use crate::convert::{self as convert, butane, ignition, Options, Platform, Refused, Spec};
 use crate::report::{self, Format};
 use crate::rules::Severity;
@@ -133,14 +133,5 @@ pub fn run(args: &ConvertArgs) -> i32 {
         To::Ignition => ignition::to_json(&converted),
         To::Butane => butane::to_yaml(&converted),
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        return EXIT_FAILURE;
-    }
-    EXIT_OK
+    super::print_result("convert", text)
 }

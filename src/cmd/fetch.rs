@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_FAILURE, EXIT_USAGE};
 use crate::boot::{select_source, SourceArgs};
 
 #[derive(Debug, Args)]
@@ -44,10 +44,7 @@ impl FetchArgs {
             }
         };
         match crate::datasource::fetch_json(source.as_ref()) {
-            Ok(json) => {
-                println!("{json}");
-                EXIT_OK
-            }
+            Ok(json) => super::print_result("fetch", json + "\n"),
             Err(e) => {
                 log::error!("{e}");
                 EXIT_FAILURE

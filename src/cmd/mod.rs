@@ -21,6 +21,18 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
+/// Prints a subcommand's result (see [`crate::report::print`]): `EXIT_OK`, or `EXIT_FAILURE`
+/// with the write error named.
+pub fn print_result(subcommand: &str, text: impl AsRef<[u8]>) -> i32 {
+    match crate::report::print(text) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("kindling {subcommand}: cannot write to standard output: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
 /// Reads one input of `validate` or `convert` with the cap a datasource puts on user-data: what
 /// the fetch path would refuse is refused here too, and `/dev/zero` cannot exhaust memory.
 pub fn read_input(name: impl AsRef<Path>) -> Result<Vec<u8>, String> {

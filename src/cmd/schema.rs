@@ -19,7 +19,6 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::cmd::EXIT_OK;
 use crate::config::schema::{Field, Rule, Section, Ty, ROOT};
 use crate::unit::name::UNIT_SUFFIXES;
 
@@ -281,6 +280,5 @@ fn day_pattern() -> String {
 
 pub fn run() -> i32 {
     let text = serde_json::to_string_pretty(&schema()).expect("a JSON value serialises");
-    println!("{text}");
-    EXIT_OK
+    super::print_result("schema", text + "\n")
 }

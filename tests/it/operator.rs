@@ -354,3 +354,69 @@ fn man_renders_the_page_without_warnings() {
     assert!(text.contains("--from-file <PATH>"), "{text}");
     assert!(text.contains(env!("KINDLING_VERSION")), "{text}");
 }
+
+/// Runs kindling with standard output a pipe whose reader has already gone (`kindling schema |
+/// head -c0`, deterministic): each write fails with EPIPE, as Rust ignores SIGPIPE.
+fn into_a_closed_pipe(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    common::kindling()
+        .args(args)
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_reader_that_went_away_ends_the_output_quietly() {
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["etc", "home"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    std::fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("etc/group"), "root:x:0:\n").unwrap();
+    let user_data = root.path().join("user-data");
+    std::fs::write(
+        &user_data,
+        "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: hello\n",
+    )
+    .unwrap();
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let (r, u) = (root.path().as_os_str(), user_data.as_os_str());
+    let cases: Vec<(Vec<&std::ffi::OsStr>, i32)> = vec![
+        (vec![os("schema")], 0),
+        (vec![os("completions"), os("bash")], 0),
+        (vec![os("fetch"), os("--from-file"), u], 0),
+        (vec![os("convert"), u], 0),
+        (vec![os("plan"), os("--root"), r, os("--from-file"), u], 0),
+        (
+            vec![
+                os("plan"),
+                os("--format"),
+                os("json"),
+                os("--root"),
+                r,
+                os("--from-file"),
+                u,
+            ],
+            0,
+        ),
+        // The summary is lost, not the work: the file is written and the run succeeds.
+        (vec![os("apply"), os("--root"), r, os("--from-file"), u], 0),
+    ];
+    for (args, code) in cases {
+        let out = into_a_closed_pipe(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("etc/motd")).unwrap(),
+        "hello"
+    );
+}
