@@ -370,16 +370,7 @@ fn into_a_closed_pipe(args: &[&std::ffi::OsStr]) -> std::process::Output {
 
 #[test]
 fn a_reader_that_went_away_ends_the_output_quietly() {
-    let root = tempfile::tempdir().unwrap();
-    for dir in ["etc", "home"] {
-        std::fs::create_dir_all(root.path().join(dir)).unwrap();
-    }
-    std::fs::write(
-        root.path().join("etc/passwd"),
-        "root:x:0:0::/root:/bin/sh\n",
-    )
-    .unwrap();
-    std::fs::write(root.path().join("etc/group"), "root:x:0:\n").unwrap();
+    let root = common::testdata_root();
     let user_data = root.path().join("user-data");
     std::fs::write(
         &user_data,
