@@ -25,7 +25,8 @@ GEN      := target/gen
 # page and the shell completions are generated here from the clap definition, so that `make
 # install` needs no cargo; the man page by an example, to keep its generator out of the binary.
 build:
-	@rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)' || rustup target add $(TARGET) \
+	@ls "$$(rustc --print target-libdir --target $(TARGET))"/libstd-*.rlib >/dev/null 2>&1 \
+		|| rustup target add $(TARGET) \
 		|| { echo "build: the Rust standard library for $(TARGET) is missing and rustup could not add it" >&2; exit 1; }
 	$(STATIC) cargo build --release --locked --target $(TARGET)
 	install -D -m 0755 target/$(TARGET)/release/kindling $(BIN)
