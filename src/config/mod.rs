@@ -44,6 +44,12 @@ pub fn parse(text: &str) -> Parsed {
 
 /// `parse`, read as `options` say.
 pub fn parse_with(text: &str, options: Options) -> Parsed {
+    parse_keeping_tree(text, options).0
+}
+
+/// `parse_with`, handing back the YAML tree too (None when the text did not parse), for a
+/// caller that reads positions from it: the text is parsed once, not once per reader.
+pub fn parse_keeping_tree(text: &str, options: Options) -> (Parsed, Option<yaml::Document>) {
     let doc = match yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -53,11 +59,12 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
             if template::has_placeholder(line) {
                 message = format!("{message}; {}", template::HINT);
             }
-            return Parsed {
+            let parsed = Parsed {
                 config: CloudConfig::default(),
                 findings: vec![Finding::new(Code::YamlSyntax, e.pos, message)],
                 syntax_ok: false,
             };
+            return (parsed, None);
         }
     };
     let checked = check::check(&doc, text, options);
@@ -87,17 +94,19 @@ pub fn parse_with(text: &str, options: Options) -> Parsed {
     crate::report::normalize(&mut findings);
     if checked.exhausted {
         // Half a hostile document is no better than none of it.
-        return Parsed {
+        let parsed = Parsed {
             config: CloudConfig::default(),
             findings,
             syntax_ok: false,
         };
+        return (parsed, Some(doc));
     }
-    Parsed {
+    let parsed = Parsed {
         config: CloudConfig::from_entries(&checked.root),
         findings,
         syntax_ok: true,
-    }
+    };
+    (parsed, Some(doc))
 }
 
 /// Blank lines holding a tab. YAML 1.2 (and kindling) read them as blank, but the reference's

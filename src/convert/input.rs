@@ -1,12 +1,13 @@
 //! Reading the input: the parts as `apply` reads them, with each cloud-config's positions, and
 //! the neutral machine they are planned against.
 
+use std::borrow::Cow;
 use std::path::Path;
 
-use crate::config;
+use crate::config::{self, yaml};
 use crate::plan::{Account, FileStat, Part, State};
-use crate::userdata::substitute;
 use crate::userdata::{self, Kind, PartKind};
+use crate::userdata::{substitute, substitute_noting};
 
 use super::locate::Locator;
 use super::substitution::marker_addresses;
@@ -26,15 +27,23 @@ fn config_part(
     multi: bool,
 ) -> Option<Source> {
     let text = std::str::from_utf8(body).ok()?;
-    let parsed = config::parse(&substitute(text, &marker_addresses()));
+    let substituted = substitute_noting(text, &marker_addresses(), &mut Vec::new());
+    let (parsed, tree) = config::parse_keeping_tree(&substituted, config::Options::default());
     if !parsed.syntax_ok {
         // Substitution eats the backslash of `\$private_ipv4`, which can break a quoted
         // scalar; apply then skips the part, and so does convert (with a finding).
         return Some(ignored(label, BROKEN, first_line));
     }
+    // Positions are those of the text as written: the tree of the parse above when
+    // substitution changed nothing (the common case), else a parse of its own.
+    let tree = match substituted {
+        Cow::Borrowed(_) => tree,
+        Cow::Owned(_) => yaml::parse(text).ok(),
+    };
     Some(Source {
         locator: Some(Locator::new(
             text,
+            tree,
             first_line,
             verbatim,
             multi.then(|| label.clone()),

@@ -1,7 +1,7 @@
 //! Where in the input a converted step came from: the raw YAML of each cloud-config part, read
 //! again only for positions (the values come from the plan), so findings carry line:column.
 
-use crate::config::yaml::{self, Document, NodeId, NodeKind};
+use crate::config::yaml::{Document, NodeId, NodeKind};
 use crate::report::Pos;
 
 /// The positions of one cloud-config part.
@@ -30,9 +30,16 @@ fn same_key(a: &str, b: &str) -> bool {
 }
 
 impl Locator {
-    pub fn new(text: &str, first_line: usize, verbatim: bool, label: Option<String>) -> Locator {
+    /// The positions in `text`, read from `doc`, its YAML tree (None when it did not parse).
+    pub fn new(
+        text: &str,
+        doc: Option<Document>,
+        first_line: usize,
+        verbatim: bool,
+        label: Option<String>,
+    ) -> Locator {
         Locator {
-            doc: yaml::parse(text).ok(),
+            doc,
             text: text.to_string(),
             first_line,
             verbatim,
