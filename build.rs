@@ -1,16 +1,18 @@
 //! Names the commit in `--version`: `0.1.0 (abc1234 2026-11-29)` when built from a git checkout,
 //! plain `0.1.0` from a tarball or when git is missing.
 //!
-//! Cargo reruns this script only when one of the paths it names changes: `build.rs`, the
-//! checkout's `HEAD` and the ref `HEAD` points at (or `packed-refs` when the ref is packed). A
-//! commit or a checkout moves one of them; editing sources does not, so ordinary rebuilds stay
-//! as fast as without the script.
+//! Cargo reruns this script only when one of the paths it names changes: `build.rs`, the release
+//! link's linker script (a change relinks), the checkout's `HEAD` and the ref `HEAD` points at
+//! (or `packed-refs` when the ref is packed). A commit or a checkout moves one of them; editing
+//! sources does not, so ordinary rebuilds stay as fast as without the script.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // The release link reads this linker script (Makefile, STATIC), which cargo does not track.
+    println!("cargo:rerun-if-changed=build/no-eh-frame.ld");
     println!("cargo:rerun-if-env-changed=KINDLING_BUILD_INFO");
     let version = env!("CARGO_PKG_VERSION");
     let full = match commit_info() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::lines::Lines;
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use yaml_events::{Event, Events, ScalarStyle, Span};
 
 use crate::report::Pos;
 
@@ -198,7 +198,7 @@ impl Builder {
     }
 }
 
-fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
+fn tag_text(tag: Option<&yaml_events::Tag>) -> Option<String> {
     tag.map(|t| {
         if t.is_yaml_core_schema() {
             format!("!!{}", t.suffix)
@@ -335,7 +335,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 
 /// One parse of `text`, with saphyr's own error beside the placed one.
 fn parse_text(text: &str) -> Result<Document, (SyntaxError, Option<RawError>)> {
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Events::new(text);
     let mut b = Builder {
         doc: Document::default(),
         stack: Vec::new(),
